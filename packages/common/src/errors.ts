@@ -1,0 +1,57 @@
+/**
+ * Iceberg errors carry a stable code that a user or a script can act on, and the HTTP status
+ * that an API returns for them. One handler (in the server) turns them into responses; the CLI
+ * prints `code: message` and exits non-zero.
+ */
+export const errorCodes = {
+  ICEBERG_ERR_CONFIG_INVALID: 400,
+  ICEBERG_ERR_CONFIG_NOT_FOUND: 400,
+  ICEBERG_ERR_INPUT_INVALID: 400,
+  ICEBERG_ERR_MESSAGE_INVALID: 400,
+  ICEBERG_ERR_NOT_FOUND: 404,
+  ICEBERG_ERR_CAMERA_UNREACHABLE: 502,
+  ICEBERG_ERR_CAMERA_AUTH: 502,
+  ICEBERG_ERR_CAMERA_INPUT: 422,
+  ICEBERG_ERR_MODEL_MISSING: 500,
+  ICEBERG_ERR_MODEL_INVALID: 500,
+  ICEBERG_ERR_FFMPEG_MISSING: 500,
+  ICEBERG_ERR_BUS_UNAVAILABLE: 503,
+  ICEBERG_ERR_BUS_CLOSED: 503,
+  ICEBERG_ERR_INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class IcebergError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'IcebergError';
+    this.code = code;
+    this.status = errorCodes[code];
+    this.details = options?.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
+  }
+}
+
+export function isIcebergError(err: unknown): err is IcebergError {
+  return err instanceof IcebergError;
+}
+
+/** The message of anything thrown, for logs. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
