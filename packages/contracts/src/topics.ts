@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { DeadLetterV1 } from './dead-letter.ts';
 import { DetectionFrameV1 } from './detection.ts';
 import { CameraStatusV1, DeviceStatusV1 } from './status.ts';
 import { TrackEventV1 } from './track.ts';
@@ -53,6 +54,13 @@ export const topics = {
     schemaName: 'device-status.v1',
     key: byDevice,
     description: 'Device heartbeats, keyed by device.',
+  }),
+  deadLetters: topic({
+    name: 'dead-letters',
+    schema: DeadLetterV1,
+    schemaName: 'dead-letter.v1',
+    key: (m) => `${m.topic}/${m.key}`,
+    description: 'Messages that failed their schema or whose handler kept failing, with the reason.',
   }),
 } as const;
 

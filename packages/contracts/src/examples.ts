@@ -1,0 +1,62 @@
+import type { DetectionFrameV1 } from './detection.ts';
+import type { CameraStatusV1, DeviceStatusV1 } from './status.ts';
+import type { TrackEventV1 } from './track.ts';
+
+/** One valid message of each schema: documentation, and a starting point for tests. */
+export const examples = {
+  detection: {
+    schema: 'detection.v1',
+    orgId: 'acme',
+    deviceId: 'edge-1',
+    cameraId: 'front-door',
+    seq: 42,
+    capturedAt: 1_764_000_000_000,
+    frame: { width: 768, height: 576 },
+    inferred: true,
+    inferenceMs: 81.5,
+    objects: [{ trackId: 'k3x9-7', class: 'person', score: 0.81, box: [0.12, 0.3, 0.08, 0.35] }],
+  } satisfies DetectionFrameV1,
+  trackStarted: {
+    schema: 'track.v1',
+    type: 'TrackStarted',
+    orgId: 'acme',
+    deviceId: 'edge-1',
+    cameraId: 'front-door',
+    trackId: 'k3x9-7',
+    eventId: 'k3x9-7:TrackStarted:0',
+    at: 1_764_000_001_000,
+    class: 'person',
+    score: 0.81,
+    box: [0.12, 0.3, 0.08, 0.35],
+    firstSeenAt: 1_764_000_000_000,
+    lastSeenAt: 1_764_000_001_000,
+    stationary: false,
+    snapshot: null,
+  } satisfies TrackEventV1,
+  cameraStatus: {
+    schema: 'camera-status.v1',
+    orgId: 'acme',
+    deviceId: 'edge-1',
+    cameraId: 'front-door',
+    state: 'offline',
+    at: 1_764_000_000_000,
+    problem: { code: 'unreachable', message: 'Connection refused (rtsp://192.0.2.10:554/stream1)' },
+    attempt: 3,
+    retryAt: 1_764_000_008_000,
+    stream: null,
+  } satisfies CameraStatusV1,
+  deviceStatus: {
+    schema: 'device-status.v1',
+    orgId: 'acme',
+    deviceId: 'edge-1',
+    at: 1_764_000_000_000,
+    state: 'running',
+    startedAt: 1_763_999_000_000,
+    version: '0.1.0',
+    hostname: 'edge-1.local',
+    cameras: [{ cameraId: 'front-door', state: 'online' }],
+    detector: { load: 0.4, inferencesPerSecond: 3.9, inferenceMsP50: 80, inferenceMsP95: 95, dropped: 0 },
+    cpuCores: 0.6,
+    memoryRssBytes: 180_000_000,
+  } satisfies DeviceStatusV1,
+};
