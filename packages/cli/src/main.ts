@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { IcebergError, isIcebergError } from '@iceberg/common';
+import { UsageError } from './usage-error.ts';
+
+const usage = `iceberg — an open smart DVR
+
+Usage:
+  iceberg detect INPUT [--fps N] [--json] [--annotate OUT.mp4] [--classes a,b] [--min-score S] [--motion]
+  iceberg edge --config FILE [--camera NAME=INPUT ...] [--bus memory|kafka]
+  iceberg demo
+  iceberg help | version
+
+INPUT is anything ffmpeg reads: a file, rtsp://, rtmp://, http(s)://, /dev/videoN.
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  detect: async () => (await import('./commands/detect.ts')).detectCommand,
+  edge: async () => (await import('./commands/edge.ts')).edgeCommand,
+  demo: async () => (await import('./commands/demo.ts')).demoCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(usage);
+    return name ? 0 : 2;
+  }
+  if (name === 'version' || name === '--version') {
+    process.stdout.write('iceberg 0.1.0\n');
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) throw new UsageError(`unknown command "${name}"`);
+  return (await load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`iceberg: ${err.message}\n\n${usage}`);
+      process.exitCode = 2;
+    } else if (isIcebergError(err)) {
+      process.stderr.write(`iceberg: ${err.code}: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      const wrapped = new IcebergError('ICEBERG_ERR_INTERNAL', (err as Error)?.stack ?? String(err));
+      process.stderr.write(`iceberg: ${wrapped.code}: ${wrapped.message}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,33 @@
+// Writes the generated files that are committed (JSON Schemas of the wire contracts, …).
+//   node --import tsx scripts/generate.ts          regenerate
+//   node --import tsx scripts/generate.ts --check  fail if a committed file is out of date (CI)
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exportJsonSchemas } from '@iceberg/contracts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const check = process.argv.includes('--check');
+
+const files = new Map<string, string>();
+for (const [name, schema] of Object.entries(exportJsonSchemas())) {
+  files.set(join(root, 'packages/contracts/schemas', `${name}.json`), `${JSON.stringify(schema, null, 2)}\n`);
+}
+
+let stale = 0;
+for (const [path, content] of files) {
+  let current: string | null = null;
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {}
+  if (current === content) continue;
+  if (check) {
+    console.error(`out of date: ${relative(root, path)} (run: npm run generate)`);
+    stale++;
+  } else {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+    console.log(`wrote ${relative(root, path)}`);
+  }
+}
+if (stale > 0) process.exit(1);
