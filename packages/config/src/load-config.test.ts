@@ -51,6 +51,15 @@ describe('configuration', () => {
     });
   }
 
+  test('the documented example configuration is valid', () => {
+    const root = process.env.ICEBERG_ROOT ?? join(import.meta.dirname, '../../..');
+    const config = loadConfig({ file: join(root, 'examples/iceberg.yaml') });
+    assert.deepEqual(
+      config.cameras.map((c) => [c.id, c.enabled]),
+      [['front-door', true], ['yard', false], ['sample', true]],
+    );
+  });
+
   test('a missing file says so', () => {
     assert.throws(() => loadConfig({ file: join(dir, 'nope.yaml') }), /ICEBERG|no such file/);
   });
