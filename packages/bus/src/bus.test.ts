@@ -16,12 +16,20 @@ describe('typed Bus over the in-process transport', () => {
   test('a published detection arrives parsed, keyed by camera, with origin headers', async () => {
     const bus = new Bus(new MemoryBus());
     const got: Array<{ m: DetectionFrameV1; key: string; headers: Record<string, string> }> = [];
-    await bus.subscribe('detections', { group: 'server' }, async (m, meta) => void got.push({ m, key: meta.key, headers: meta.headers }));
+    await bus.subscribe(
+      'detections',
+      { group: 'server' },
+      async (m, meta) => void got.push({ m, key: meta.key, headers: meta.headers }),
+    );
     await bus.publish('detections', examples.detection);
     await until(() => got.length === 1);
     assert.deepEqual(got[0]!.m, examples.detection);
     assert.equal(got[0]!.key, 'acme/front-door');
-    assert.deepEqual(got[0]!.headers, { 'iceberg-schema': 'detection.v1', 'iceberg-org': 'acme', 'iceberg-device': 'edge-1' });
+    assert.deepEqual(got[0]!.headers, {
+      'iceberg-schema': 'detection.v1',
+      'iceberg-org': 'acme',
+      'iceberg-device': 'edge-1',
+    });
     await bus.close();
   });
 
@@ -40,10 +48,24 @@ describe('typed Bus over the in-process transport', () => {
     const good: DetectionFrameV1[] = [];
     const dead: DeadLetterV1[] = [];
     await bus.subscribe('detections', { group: 'server' }, async (m) => void good.push(m));
-    await bus.subscribe('deadLetters', { group: 'admin', fromBeginning: true }, async (m) => void dead.push(m));
+    await bus.subscribe(
+      'deadLetters',
+      { group: 'admin', fromBeginning: true },
+      async (m) => void dead.push(m),
+    );
     await transport.produce([
-      { topic: 'detections', key: 'acme/front-door', value: Buffer.from('{"schema":"detection.v1"'), headers: {} },
-      { topic: 'detections', key: 'acme/front-door', value: Buffer.from(JSON.stringify({ ...examples.detection, seq: -1 })), headers: {} },
+      {
+        topic: 'detections',
+        key: 'acme/front-door',
+        value: Buffer.from('{"schema":"detection.v1"'),
+        headers: {},
+      },
+      {
+        topic: 'detections',
+        key: 'acme/front-door',
+        value: Buffer.from(JSON.stringify({ ...examples.detection, seq: -1 })),
+        headers: {},
+      },
     ]);
     await bus.publish('detections', examples.detection);
     await until(() => good.length === 1 && dead.length === 2);
@@ -67,8 +89,15 @@ describe('typed Bus over the in-process transport', () => {
       }
       processed.push(m.seq);
     });
-    await bus.subscribe('deadLetters', { group: 'admin', fromBeginning: true }, async (m) => void dead.push(m));
-    await bus.publishMany('detections', [{ ...examples.detection, seq: 1 }, { ...examples.detection, seq: 2 }]);
+    await bus.subscribe(
+      'deadLetters',
+      { group: 'admin', fromBeginning: true },
+      async (m) => void dead.push(m),
+    );
+    await bus.publishMany('detections', [
+      { ...examples.detection, seq: 1 },
+      { ...examples.detection, seq: 2 },
+    ]);
     await until(() => processed.length === 1 && dead.length === 1);
     assert.equal(attempts, 3);
     assert.deepEqual(processed, [2]);
@@ -82,7 +111,10 @@ describe('typed Bus over the in-process transport', () => {
     const bus = new Bus(transport, { topicPrefix: 'iceberg.' });
     assert.equal(bus.topicName('tracks'), 'iceberg.tracks');
     const raw: string[] = [];
-    await transport.consume({ topics: ['iceberg.camera-status'], group: 'raw', fromBeginning: true }, async (r) => void raw.push(r.topic));
+    await transport.consume(
+      { topics: ['iceberg.camera-status'], group: 'raw', fromBeginning: true },
+      async (r) => void raw.push(r.topic),
+    );
     await bus.publish('cameraStatus', examples.cameraStatus);
     await until(() => raw.length === 1);
     assert.deepEqual(raw, ['iceberg.camera-status']);

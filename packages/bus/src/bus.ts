@@ -19,7 +19,10 @@ export interface MessageMeta {
   headers: Record<string, string>;
 }
 
-export type MessageHandler<T extends TopicName> = (message: TopicMessage<T>, meta: MessageMeta) => Promise<void>;
+export type MessageHandler<T extends TopicName> = (
+  message: TopicMessage<T>,
+  meta: MessageMeta,
+) => Promise<void>;
 
 export interface SubscribeOptions {
   group: string;
@@ -52,7 +55,13 @@ export interface BusCounters {
  * one poison message cannot block its partition.
  */
 export class Bus {
-  readonly counters: BusCounters = { published: 0, consumed: 0, invalid: 0, handlerFailures: 0, deadLettered: 0 };
+  readonly counters: BusCounters = {
+    published: 0,
+    consumed: 0,
+    invalid: 0,
+    handlerFailures: 0,
+    deadLettered: 0,
+  };
   private readonly prefix: string;
   private readonly logger: Logger;
 
@@ -97,7 +106,11 @@ export class Bus {
     const maxAttempts = options.maxAttempts ?? 3;
     const retryDelayMs = options.retryDelayMs ?? 200;
     return this.transport.consume(
-      { topics: [this.topicName(topic)], group: options.group, fromBeginning: options.fromBeginning ?? false },
+      {
+        topics: [this.topicName(topic)],
+        group: options.group,
+        fromBeginning: options.fromBeginning ?? false,
+      },
       async (record) => {
         const meta: MessageMeta = {
           topic,
@@ -110,7 +123,10 @@ export class Bus {
         const parsed = decodeMessage(topic, record.value);
         if (!parsed.ok) {
           this.counters.invalid++;
-          this.logger.warn({ topic, key: record.key, offset: record.offset, error: parsed.error }, 'invalid message');
+          this.logger.warn(
+            { topic, key: record.key, offset: record.offset, error: parsed.error },
+            'invalid message',
+          );
           await this.deadLetter(topic, record, options.group, 'invalid', parsed.error);
           return;
         }
@@ -122,7 +138,10 @@ export class Bus {
           } catch (err) {
             this.counters.handlerFailures++;
             if (attempt >= maxAttempts) {
-              this.logger.error({ topic, key: record.key, offset: record.offset, err: errorMessage(err) }, 'handler failed, message dead-lettered');
+              this.logger.error(
+                { topic, key: record.key, offset: record.offset, err: errorMessage(err) },
+                'handler failed, message dead-lettered',
+              );
               await this.deadLetter(topic, record, options.group, 'handler_failed', errorMessage(err));
               return;
             }

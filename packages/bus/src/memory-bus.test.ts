@@ -16,7 +16,13 @@ const until = async (cond: () => boolean, ms = 2000) => {
 describe('in-process bus (Kafka semantics)', () => {
   test('hashes keys exactly as the Kafka Java client does (murmur2)', () => {
     // Reference values generated with org.apache.kafka.common.utils.Utils.murmur2.
-    const reference: Record<string, number> = { '0': 971027396, '1': -1993445489, '128': -326012175, '2187': -1508407203, '100:48069': 1009543857 };
+    const reference: Record<string, number> = {
+      '0': 971027396,
+      '1': -1993445489,
+      '128': -326012175,
+      '2187': -1508407203,
+      '100:48069': 1009543857,
+    };
     for (const [key, hash] of Object.entries(reference)) assert.equal(murmur2(Buffer.from(key)), hash, key);
   });
 
@@ -34,8 +40,14 @@ describe('in-process bus (Kafka semantics)', () => {
     });
     await bus.produce([rec('a', 1), rec('b', 1), rec('a', 2), rec('b', 2), rec('a', 3)]);
     await until(() => got.length === 5);
-    assert.deepEqual(got.filter((s) => s.startsWith('a')), ['a:1', 'a:2', 'a:3']);
-    assert.deepEqual(got.filter((s) => s.startsWith('b')), ['b:1', 'b:2']);
+    assert.deepEqual(
+      got.filter((s) => s.startsWith('a')),
+      ['a:1', 'a:2', 'a:3'],
+    );
+    assert.deepEqual(
+      got.filter((s) => s.startsWith('b')),
+      ['b:1', 'b:2'],
+    );
     await bus.close();
   });
 
@@ -51,7 +63,10 @@ describe('in-process bus (Kafka semantics)', () => {
     await until(() => g1.length === 100 && m1.length + m2.length === 100);
     assert.ok(m1.length > 0 && m2.length > 0, 'both members of g2 got a share');
     const p1 = new Set(m1.map((r) => r.partition));
-    assert.ok(m2.every((r) => !p1.has(r.partition)), 'a partition belongs to one member');
+    assert.ok(
+      m2.every((r) => !p1.has(r.partition)),
+      'a partition belongs to one member',
+    );
     await bus.close();
   });
 
@@ -73,14 +88,23 @@ describe('in-process bus (Kafka semantics)', () => {
     const bus = new MemoryBus({ partitions: 2 });
     await bus.produce([rec('a', 1)]);
     const late: string[] = [];
-    await bus.consume({ topics: ['t'], group: 'late', fromBeginning: false }, async (r) => void late.push(String(r.value)));
+    await bus.consume(
+      { topics: ['t'], group: 'late', fromBeginning: false },
+      async (r) => void late.push(String(r.value)),
+    );
     const first: string[] = [];
-    const sub = await bus.consume({ topics: ['t'], group: 'g', fromBeginning: true }, async (r) => void first.push(String(r.value)));
+    const sub = await bus.consume(
+      { topics: ['t'], group: 'g', fromBeginning: true },
+      async (r) => void first.push(String(r.value)),
+    );
     await until(() => first.length === 1);
     await sub.close();
     await bus.produce([rec('a', 2), rec('a', 3)]);
     const resumed: string[] = [];
-    await bus.consume({ topics: ['t'], group: 'g', fromBeginning: true }, async (r) => void resumed.push(String(r.value)));
+    await bus.consume(
+      { topics: ['t'], group: 'g', fromBeginning: true },
+      async (r) => void resumed.push(String(r.value)),
+    );
     await until(() => resumed.length === 2 && late.length === 2);
     assert.deepEqual(resumed, ['2', '3']);
     assert.deepEqual(late, ['2', '3']);
@@ -92,8 +116,14 @@ describe('in-process bus (Kafka semantics)', () => {
     const bus = new MemoryBus({ partitions: 4 });
     const a: string[] = [];
     const b: string[] = [];
-    const subA = await bus.consume({ topics: ['t'], group: 'g', fromBeginning: true }, async (r) => void a.push(String(r.value)));
-    await bus.consume({ topics: ['t'], group: 'g', fromBeginning: true }, async (r) => void b.push(String(r.value)));
+    const subA = await bus.consume(
+      { topics: ['t'], group: 'g', fromBeginning: true },
+      async (r) => void a.push(String(r.value)),
+    );
+    await bus.consume(
+      { topics: ['t'], group: 'g', fromBeginning: true },
+      async (r) => void b.push(String(r.value)),
+    );
     await bus.produce(Array.from({ length: 20 }, (_, i) => rec(`k${i}`, i)));
     await until(() => a.length + b.length === 20);
     await subA.close();

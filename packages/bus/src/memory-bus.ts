@@ -70,7 +70,12 @@ export class MemoryBus implements BusTransport {
       const partitions = this.topicLog(r.topic);
       const p = partitionFor(r.key, this.partitions);
       const log = partitions[p]!;
-      log.records.push({ ...r, partition: p, offset: String(log.base + log.records.length), timestamp: Date.now() });
+      log.records.push({
+        ...r,
+        partition: p,
+        offset: String(log.base + log.records.length),
+        timestamp: Date.now(),
+      });
       if (log.records.length > this.retention) {
         const drop = log.records.length - this.retention;
         log.records.splice(0, drop);
@@ -85,19 +90,32 @@ export class MemoryBus implements BusTransport {
     if (this.closed) throw new IcebergError('ICEBERG_ERR_BUS_CLOSED', 'the in-process bus is closed');
     let group = this.groups.get(options.group);
     if (!group) {
-      group = { fromBeginning: options.fromBeginning, members: [], committed: new Map(), pumping: new Set(), inflight: new Map() };
+      group = {
+        fromBeginning: options.fromBeginning,
+        members: [],
+        committed: new Map(),
+        pumping: new Set(),
+        inflight: new Map(),
+      };
       this.groups.set(options.group, group);
     }
-    const member: Member = { id: this.nextMemberId++, topics: new Set(options.topics), handler, closed: false };
+    const member: Member = {
+      id: this.nextMemberId++,
+      topics: new Set(options.topics),
+      handler,
+      closed: false,
+    };
     for (const topic of options.topics) {
       const partitions = this.topicLog(topic);
       partitions.forEach((log, p) => {
         const tp = `${topic}#${p}`;
-        if (!group.committed.has(tp)) group.committed.set(tp, group.fromBeginning ? log.base : log.base + log.records.length);
+        if (!group.committed.has(tp))
+          group.committed.set(tp, group.fromBeginning ? log.base : log.base + log.records.length);
       });
     }
     group.members.push(member);
-    for (const topic of options.topics) for (let p = 0; p < this.partitions; p++) this.pump(group, `${topic}#${p}`);
+    for (const topic of options.topics)
+      for (let p = 0; p < this.partitions; p++) this.pump(group, `${topic}#${p}`);
     const g = group;
     return {
       close: async () => {
@@ -105,7 +123,8 @@ export class MemoryBus implements BusTransport {
         g.members = g.members.filter((m) => m !== member);
         await Promise.all([...g.inflight.values()]);
         // Partitions the member held move to the others (a rebalance).
-        for (const topic of member.topics) for (let p = 0; p < this.partitions; p++) this.pump(g, `${topic}#${p}`);
+        for (const topic of member.topics)
+          for (let p = 0; p < this.partitions; p++) this.pump(g, `${topic}#${p}`);
       },
     };
   }
@@ -137,7 +156,8 @@ export class MemoryBus implements BusTransport {
       partitions = Array.from({ length: this.partitions }, () => ({ base: 0, records: [] }));
       this.logs.set(topic, partitions);
       // Groups already subscribed to this topic start at its beginning (it was empty).
-      for (const group of this.groups.values()) for (let p = 0; p < this.partitions; p++) group.committed.set(`${topic}#${p}`, 0);
+      for (const group of this.groups.values())
+        for (let p = 0; p < this.partitions; p++) group.committed.set(`${topic}#${p}`, 0);
     }
     return partitions;
   }
@@ -166,7 +186,10 @@ export class MemoryBus implements BusTransport {
           const record = log.records[next - log.base];
           if (!record) return;
           const done = member.handler(record);
-          group.inflight.set(tp, done.catch(() => undefined));
+          group.inflight.set(
+            tp,
+            done.catch(() => undefined),
+          );
           try {
             await done;
             group.committed.set(tp, next + 1);

@@ -14,7 +14,10 @@ const file = (name: string, text: string) => {
 
 describe('configuration', () => {
   test('a minimal file gets every default, frozen, with absolute paths', () => {
-    const config = loadConfig({ file: file('min.yaml', 'cameras:\n  - id: front\n    input: rtsp://10.0.0.5/stream1\n'), baseDir: '/srv/iceberg' });
+    const config = loadConfig({
+      file: file('min.yaml', 'cameras:\n  - id: front\n    input: rtsp://10.0.0.5/stream1\n'),
+      baseDir: '/srv/iceberg',
+    });
     assert.equal(config.cameras[0]!.detect.fps, 2);
     assert.equal(config.cameras[0]!.detect.motion.enabled, true);
     assert.equal(config.cameras[0]!.rtspTransport, 'tcp');
@@ -28,11 +31,23 @@ describe('configuration', () => {
   });
 
   const wrong: Array<[string, string, RegExp]> = [
-    ['a misspelt key', 'cameras:\n  - id: a\n    input: x.mp4\n    detect: { fsp: 5 }\n', /cameras\[0\]\.detect: unknown key "fsp"/],
+    [
+      'a misspelt key',
+      'cameras:\n  - id: a\n    input: x.mp4\n    detect: { fsp: 5 }\n',
+      /cameras\[0\]\.detect: unknown key "fsp"/,
+    ],
     ['a missing input', 'cameras:\n  - id: a\n', /cameras\[0\]\.input: .*/],
-    ['a rate out of range', 'cameras:\n  - id: a\n    input: x.mp4\n    detect: { fps: 100 }\n', /cameras\[0\]\.detect\.fps: .*(100|15)/],
+    [
+      'a rate out of range',
+      'cameras:\n  - id: a\n    input: x.mp4\n    detect: { fps: 100 }\n',
+      /cameras\[0\]\.detect\.fps: .*(100|15)/,
+    ],
     ['an unknown class', 'detector:\n  classes: [person, unicorn]\n', /detector\.classes\[1\]/],
-    ['a duplicate camera id', 'cameras:\n  - { id: a, input: x.mp4 }\n  - { id: a, input: y.mp4 }\n', /cameras\[1\]\.id: duplicate camera id "a"/],
+    [
+      'a duplicate camera id',
+      'cameras:\n  - { id: a, input: x.mp4 }\n  - { id: a, input: y.mp4 }\n',
+      /cameras\[1\]\.id: duplicate camera id "a"/,
+    ],
     ['kafka without brokers', 'bus: { type: kafka }\n', /bus\.kafka: bus\.type is kafka/],
     ['a bad camera id', 'cameras:\n  - { id: "front door/1", input: x.mp4 }\n', /cameras\[0\]\.id/],
     ['YAML that does not parse', 'cameras: [\n', /YAML syntax/],
@@ -56,7 +71,11 @@ describe('configuration', () => {
     const config = loadConfig({ file: join(root, 'examples/iceberg.yaml') });
     assert.deepEqual(
       config.cameras.map((c) => [c.id, c.enabled]),
-      [['front-door', true], ['yard', false], ['sample', true]],
+      [
+        ['front-door', true],
+        ['yard', false],
+        ['sample', true],
+      ],
     );
   });
 
@@ -68,7 +87,11 @@ describe('configuration', () => {
     const path = file('env.yaml', 'dataDir: /var/lib/a\ndevice: { id: from-file }\n');
     const config = loadConfig({
       file: path,
-      env: { ICEBERG_DATA_DIR: '/var/lib/b', ICEBERG_DEVICE_ID: 'from-env', ICEBERG_KAFKA_BROKERS: 'k1:9092, k2:9092' },
+      env: {
+        ICEBERG_DATA_DIR: '/var/lib/b',
+        ICEBERG_DEVICE_ID: 'from-env',
+        ICEBERG_KAFKA_BROKERS: 'k1:9092, k2:9092',
+      },
       overrides: { device: { id: 'from-flag' }, bus: { type: 'kafka' } },
     });
     assert.equal(config.dataDir, '/var/lib/b');

@@ -55,9 +55,16 @@ function deepFreeze<T>(value: T): T {
 /** `cameras.1.input: Required` style lines, one per problem. */
 export function formatConfigIssues(error: z.ZodError, source: string): string {
   const lines = error.issues.map((issue) => {
-    const path = issue.path.length > 0 ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+    const path =
+      issue.path.length > 0
+        ? issue.path
+            .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+            .join('')
+            .replace(/^\./, '')
+        : '(top level)';
     let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    if (issue.code === 'unrecognized_keys')
+      message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     return `  ${path}: ${message}`;
   });
   return `invalid configuration (${source}):\n${lines.join('\n')}`;
@@ -69,16 +76,26 @@ function readYaml(file: string): Record<string, unknown> {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new IcebergError('ICEBERG_ERR_CONFIG_NOT_FOUND', `cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new IcebergError(
+      'ICEBERG_ERR_CONFIG_NOT_FOUND',
+      `cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    throw new IcebergError('ICEBERG_ERR_CONFIG_INVALID', `invalid configuration (${file}): YAML syntax: ${e.message.split('\n')[0]}`);
+    throw new IcebergError(
+      'ICEBERG_ERR_CONFIG_INVALID',
+      `invalid configuration (${file}): YAML syntax: ${e.message.split('\n')[0]}`,
+    );
   }
   const value = doc.toJS() as unknown;
   if (value === null || value === undefined) return {};
-  if (!isPlainObject(value)) throw new IcebergError('ICEBERG_ERR_CONFIG_INVALID', `invalid configuration (${file}): the top level must be a mapping of keys`);
+  if (!isPlainObject(value))
+    throw new IcebergError(
+      'ICEBERG_ERR_CONFIG_INVALID',
+      `invalid configuration (${file}): the top level must be a mapping of keys`,
+    );
   return value;
 }
 
@@ -96,12 +113,20 @@ export function loadConfig(options: LoadConfigOptions = {}): IcebergConfig {
   if (options.overrides) tree = mergeConfig(tree, options.overrides);
   const result = IcebergConfig.safeParse(tree);
   if (!result.success) {
-    throw new IcebergError('ICEBERG_ERR_CONFIG_INVALID', formatConfigIssues(result.error, options.file ?? 'defaults and environment'), {
-      details: { issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
-    });
+    throw new IcebergError(
+      'ICEBERG_ERR_CONFIG_INVALID',
+      formatConfigIssues(result.error, options.file ?? 'defaults and environment'),
+      {
+        details: { issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+      },
+    );
   }
   const config = result.data;
   const base = options.baseDir ?? process.cwd();
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
-  return deepFreeze({ ...config, dataDir: abs(config.dataDir), detector: { ...config.detector, model: abs(config.detector.model) } });
+  return deepFreeze({
+    ...config,
+    dataDir: abs(config.dataDir),
+    detector: { ...config.detector, model: abs(config.detector.model) },
+  });
 }

@@ -50,7 +50,10 @@ export const CameraConfig = z
     rtspTransport: z.enum(['tcp', 'udp']).default('tcp'),
     detect: DetectConfig.default(DetectConfig.parse({})),
     snapshots: z
-      .object({ enabled: z.boolean().default(true), maxWidth: z.number().int().min(64).max(3840).default(640) })
+      .object({
+        enabled: z.boolean().default(true),
+        maxWidth: z.number().int().min(64).max(3840).default(640),
+      })
       .strict()
       .default({ enabled: true, maxWidth: 640 }),
   })
@@ -104,7 +107,10 @@ export const BusConfig = z
     kafka: KafkaConfig.optional(),
   })
   .strict()
-  .refine((b) => b.type !== 'kafka' || b.kafka !== undefined, { message: 'bus.type is kafka: set bus.kafka.brokers', path: ['kafka'] });
+  .refine((b) => b.type !== 'kafka' || b.kafka !== undefined, {
+    message: 'bus.type is kafka: set bus.kafka.brokers',
+    path: ['kafka'],
+  });
 
 export const IcebergConfig = z
   .object({
@@ -117,7 +123,9 @@ export const IcebergConfig = z
     /** Where databases, snapshots and recordings are kept. */
     dataDir: z.string().min(1).default('data'),
     log: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
       .strict()
       .default({ level: 'info' }),
     bus: BusConfig.default({ type: 'memory' }),
@@ -133,7 +141,8 @@ export const IcebergConfig = z
       .superRefine((cameras, ctx) => {
         const seen = new Set<string>();
         cameras.forEach((c, i) => {
-          if (seen.has(c.id)) ctx.addIssue({ code: 'custom', message: `duplicate camera id "${c.id}"`, path: [i, 'id'] });
+          if (seen.has(c.id))
+            ctx.addIssue({ code: 'custom', message: `duplicate camera id "${c.id}"`, path: [i, 'id'] });
           seen.add(c.id);
         });
       }),

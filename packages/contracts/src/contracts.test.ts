@@ -14,9 +14,21 @@ describe('wire contracts v1', () => {
   });
 
   const bad: Array<[string, (m: Record<string, unknown>) => unknown, RegExp]> = [
-    ['a box outside the frame', (m) => ({ ...m, objects: [{ ...examples.detection.objects[0], box: [0.9, 0.9, 0.5, 0.5] }] }), /objects\.0\.box/],
-    ['a score above 1', (m) => ({ ...m, objects: [{ ...examples.detection.objects[0], score: 1.5 }] }), /objects\.0\.score/],
-    ['an unknown class', (m) => ({ ...m, objects: [{ ...examples.detection.objects[0], class: 'dragon' }] }), /objects\.0\.class/],
+    [
+      'a box outside the frame',
+      (m) => ({ ...m, objects: [{ ...examples.detection.objects[0], box: [0.9, 0.9, 0.5, 0.5] }] }),
+      /objects\.0\.box/,
+    ],
+    [
+      'a score above 1',
+      (m) => ({ ...m, objects: [{ ...examples.detection.objects[0], score: 1.5 }] }),
+      /objects\.0\.score/,
+    ],
+    [
+      'an unknown class',
+      (m) => ({ ...m, objects: [{ ...examples.detection.objects[0], class: 'dragon' }] }),
+      /objects\.0\.class/,
+    ],
     ['an unknown field', (m) => ({ ...m, extra: 1 }), /extra/],
     ['a missing camera', (m) => ({ ...m, cameraId: undefined }), /cameraId/],
     ['an id with a slash', (m) => ({ ...m, cameraId: '../etc' }), /cameraId/],

@@ -31,7 +31,13 @@ export interface CameraPipelineOptions {
   classes: readonly ObjectClass[];
   minScore: number;
   motion: { enabled: boolean; threshold: number; minArea: number; recheckSeconds: number };
-  tracker: { minHits: number; maxAgeSeconds: number; stationarySeconds: number; stationaryMaxMove: number; updateSeconds: number };
+  tracker: {
+    minHits: number;
+    maxAgeSeconds: number;
+    stationarySeconds: number;
+    stationaryMaxMove: number;
+    updateSeconds: number;
+  };
   snapshots: { enabled: boolean };
   /** Live sources drop frames that waited too long for the detector; files never do. */
   live: boolean;
@@ -103,7 +109,9 @@ export class CameraPipeline {
       stationaryAfterMs: options.tracker.stationarySeconds * 1000,
       stationaryMaxMove: options.tracker.stationaryMaxMove,
     });
-    this.motion = options.motion.enabled ? new MotionDetector({ threshold: options.motion.threshold, minArea: options.motion.minArea }) : null;
+    this.motion = options.motion.enabled
+      ? new MotionDetector({ threshold: options.motion.threshold, minArea: options.motion.minArea })
+      : null;
   }
 
   /** The camera's own resolution (from the stream), reported in detection messages. */
@@ -120,7 +128,10 @@ export class CameraPipeline {
     let step: TrackerStep;
     let inferenceMs: number | null = null;
     if (moved || recheckDue) {
-      const outcome = await this.deps.scheduler.submit(this.options.cameraId, frame.detect, { capturedAt: at, dropIfStale: this.options.live });
+      const outcome = await this.deps.scheduler.submit(this.options.cameraId, frame.detect, {
+        capturedAt: at,
+        dropIfStale: this.options.live,
+      });
       if (outcome.status === 'dropped') {
         this.counters.dropped++;
         return null;
@@ -128,7 +139,9 @@ export class CameraPipeline {
       this.lastInferenceAt = at;
       this.counters.inferred++;
       inferenceMs = Math.round(outcome.result.inferenceMs * 10) / 10;
-      const wanted = outcome.result.detections.filter((d) => this.classSet.has(d.class) && d.score >= this.options.minScore);
+      const wanted = outcome.result.detections.filter(
+        (d) => this.classSet.has(d.class) && d.score >= this.options.minScore,
+      );
       step = this.tracker.update(wanted, at);
     } else {
       this.counters.gated++;
@@ -145,7 +158,12 @@ export class CameraPipeline {
       frame: this.frameSize ?? { width: frame.view.width, height: frame.view.height },
       inferred: inferenceMs !== null,
       inferenceMs,
-      objects: step.objects.map((o) => ({ trackId: o.trackId, class: o.class, score: round(o.score, 4), box: roundBox(o.box) })),
+      objects: step.objects.map((o) => ({
+        trackId: o.trackId,
+        class: o.class,
+        score: round(o.score, 4),
+        box: roundBox(o.box),
+      })),
     };
     return { frame, detection, events, step, inferred: inferenceMs !== null };
   }
@@ -159,7 +177,13 @@ export class CameraPipeline {
     const at = step.at;
     const events: TrackEventV1[] = [];
     for (const t of step.started) {
-      const book: TrackBook = { snapshot: null, lastSnapshotAt: Number.NEGATIVE_INFINITY, lastUpdateSentAt: at, updates: 0, stationary: t.stationary };
+      const book: TrackBook = {
+        snapshot: null,
+        lastSnapshotAt: Number.NEGATIVE_INFINITY,
+        lastUpdateSentAt: at,
+        updates: 0,
+        stationary: t.stationary,
+      };
       this.books.set(t.id, book);
       await this.maybeSnapshot(t, book, frame);
       events.push(this.event('TrackStarted', t, at));
@@ -170,7 +194,11 @@ export class CameraPipeline {
       const improved = await this.maybeSnapshot(t, book, frame);
       const stationaryChanged = t.stationary !== book.stationary;
       book.stationary = t.stationary;
-      if (improved || stationaryChanged || at - book.lastUpdateSentAt >= this.options.tracker.updateSeconds * 1000) {
+      if (
+        improved ||
+        stationaryChanged ||
+        at - book.lastUpdateSentAt >= this.options.tracker.updateSeconds * 1000
+      ) {
         book.lastUpdateSentAt = at;
         events.push(this.event('TrackUpdated', t, at));
       }
@@ -210,9 +238,16 @@ export class CameraPipeline {
     if (!better || frame.capturedAt - book.lastSnapshotAt < SNAPSHOT_MIN_INTERVAL_MS) return false;
     book.lastSnapshotAt = frame.capturedAt;
     try {
-      const jpeg = encodeJpeg(frame.view, 80);
+      const jpeg = await encodeJpeg(frame.view, 80);
       const ref = await this.deps.snapshots.save(this.options.cameraId, t.id, jpeg, frame.capturedAt);
-      book.snapshot = { ref, capturedAt: frame.capturedAt, score: round(t.score, 4), box: roundBox(t.box), width: frame.view.width, height: frame.view.height };
+      book.snapshot = {
+        ref,
+        capturedAt: frame.capturedAt,
+        score: round(t.score, 4),
+        box: roundBox(t.box),
+        width: frame.view.width,
+        height: frame.view.height,
+      };
       this.counters.snapshots++;
       return true;
     } catch (err) {
@@ -231,5 +266,5 @@ function round(v: number, digits: number): number {
 function roundBox(b: readonly [number, number, number, number]): [number, number, number, number] {
   const x = Math.min(1, Math.max(0, round(b[0], 5)));
   const y = Math.min(1, Math.max(0, round(b[1], 5)));
-  return [x, y, Math.max(0, Math.min(1 - x, round(b[2], 5))), Math.max(0, Math.min(1 - y, round(b[3], 5)))];
+  return [x, y, round(Math.max(0, Math.min(1 - x, b[2])), 5), round(Math.max(0, Math.min(1 - y, b[3])), 5)];
 }

@@ -1,6 +1,13 @@
 import { hostname } from 'node:os';
 import type { Bus } from '@iceberg/bus';
-import { type Clock, errorMessage, type Logger, silentLogger, systemClock, TypedEmitter } from '@iceberg/common';
+import {
+  type Clock,
+  errorMessage,
+  type Logger,
+  silentLogger,
+  systemClock,
+  TypedEmitter,
+} from '@iceberg/common';
 import type { CameraConfig, IcebergConfig } from '@iceberg/config';
 import type { CameraStatusV1, DetectionFrameV1, DeviceStatusV1, TrackEventV1 } from '@iceberg/contracts';
 import { type Detector, InferenceScheduler } from '@iceberg/vision';
@@ -48,6 +55,8 @@ interface CameraRuntime {
  * camera carries on with the next frame.
  */
 export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
+  /** Failures that were handled: messages that could not be published, frames whose analysis failed. */
+  readonly failures = { publish: 0, analysis: 0 };
   private readonly cameras = new Map<string, CameraRuntime>();
   private readonly scheduler: InferenceScheduler;
   private readonly clock: Clock;
@@ -55,7 +64,6 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
   private readonly cpu: CpuMeter;
   private readonly startedAt: number;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
-  private publishFailures = 0;
   private running = false;
 
   constructor(
@@ -65,7 +73,10 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
     super();
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger ?? silentLogger();
-    this.scheduler = new InferenceScheduler(deps.detectors, { maxFrameAgeMs: config.detector.maxFrameAgeMs, clock: this.clock });
+    this.scheduler = new InferenceScheduler(deps.detectors, {
+      maxFrameAgeMs: config.detector.maxFrameAgeMs,
+      clock: this.clock,
+    });
     this.cpu = new CpuMeter(deps.childPids);
     this.startedAt = this.clock.now();
   }
@@ -88,7 +99,10 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
     }
     this.cpu.sample();
     await this.publishDeviceStatus('running');
-    this.heartbeat = setInterval(() => void this.publishDeviceStatus('running'), this.config.heartbeatSeconds * 1000);
+    this.heartbeat = setInterval(
+      () => void this.publishDeviceStatus('running'),
+      this.config.heartbeatSeconds * 1000,
+    );
     this.heartbeat.unref();
     this.logger.info({ cameras: this.cameras.size, device: this.config.device.id }, 'edge agent started');
   }
@@ -127,7 +141,15 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
       { scheduler: this.scheduler, snapshots: this.deps.snapshots, clock: this.clock, logger: this.logger },
     );
     const source = this.deps.createSource(camera);
-    const rt: CameraRuntime = { camera, source, pipeline, state: 'connecting', busy: false, waiting: null, idle: Promise.resolve() };
+    const rt: CameraRuntime = {
+      camera,
+      source,
+      pipeline,
+      state: 'connecting',
+      busy: false,
+      waiting: null,
+      idle: Promise.resolve(),
+    };
     source.on('status', (s) => void this.onStatus(rt, s));
     source.on('frame', (f) => this.onFrame(rt, f));
     this.cameras.set(camera.id, rt);
@@ -158,6 +180,7 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
           await this.publishEvents(result.events);
         }
       } catch (err) {
+        this.failures.analysis++;
         this.reportProblem(`camera ${rt.camera.id}: analysis`, err);
       }
       frame = rt.waiting;
@@ -186,8 +209,12 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
       retryAt: s.retryAt,
       stream: s.stream,
     };
-    const log = s.state === 'offline' ? this.logger.warn.bind(this.logger) : this.logger.info.bind(this.logger);
-    log({ camera: rt.camera.id, state: s.state, problem: s.problem, retryAt: s.retryAt }, `camera ${rt.camera.id} ${s.state}`);
+    const log =
+      s.state === 'offline' ? this.logger.warn.bind(this.logger) : this.logger.info.bind(this.logger);
+    log(
+      { camera: rt.camera.id, state: s.state, problem: s.problem, retryAt: s.retryAt },
+      `camera ${rt.camera.id} ${s.state}`,
+    );
     this.emit('cameraStatus', status);
     await this.safePublish(() => this.deps.bus.publish('cameraStatus', status), 'camera status');
   }
@@ -197,7 +224,8 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
   }
 
   private async publishEvents(events: TrackEventV1[]): Promise<void> {
-    if (events.length > 0) await this.safePublish(() => this.deps.bus.publishMany('tracks', events), 'track events');
+    if (events.length > 0)
+      await this.safePublish(() => this.deps.bus.publishMany('tracks', events), 'track events');
   }
 
   private async publishDeviceStatus(state: DeviceStatusV1['state']): Promise<void> {
@@ -229,7 +257,7 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
     try {
       await publish();
     } catch (err) {
-      this.publishFailures++;
+      this.failures.publish++;
       this.reportProblem(`publish ${what}`, err);
     }
   }

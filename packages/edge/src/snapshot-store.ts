@@ -28,7 +28,8 @@ export class FileSnapshotStore implements SnapshotStore {
   pathOf(ref: string): string {
     const root = resolve(this.dataDir);
     const path = resolve(root, ref);
-    if (!path.startsWith(root + sep)) throw new Error(`snapshot reference outside the data directory: ${ref}`);
+    if (!path.startsWith(root + sep))
+      throw new Error(`snapshot reference outside the data directory: ${ref}`);
     return join(path);
   }
 }

@@ -24,7 +24,13 @@ try {
     queue = queue.then(() =>
       detector.detect({ width: request.width, height: request.height, data: request.data }).then(
         (result) => reply({ type: 'result', id: request.id, result }),
-        (err: unknown) => reply({ type: 'error', id: request.id, code: (err as { code?: string }).code ?? null, message: (err as Error).message }),
+        (err: unknown) =>
+          reply({
+            type: 'error',
+            id: request.id,
+            code: (err as { code?: string }).code ?? null,
+            message: (err as Error).message,
+          }),
       ),
     );
   });

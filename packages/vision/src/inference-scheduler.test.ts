@@ -48,7 +48,8 @@ describe('inference scheduler', () => {
     const outcomes: Promise<InferenceOutcome>[] = [];
     outcomes.push(s.submit('busy', frame('b0'), { capturedAt: Date.now(), dropIfStale: true }));
     outcomes.push(s.submit('quiet', frame('q0'), { capturedAt: Date.now(), dropIfStale: true }));
-    for (let i = 1; i <= 5; i++) outcomes.push(s.submit('busy', frame(`b${i}`), { capturedAt: Date.now(), dropIfStale: true }));
+    for (let i = 1; i <= 5; i++)
+      outcomes.push(s.submit('busy', frame(`b${i}`), { capturedAt: Date.now(), dropIfStale: true }));
     for (let i = 0; i < 3; i++) {
       det.finishOne();
       await tick();
@@ -106,8 +107,14 @@ describe('inference scheduler', () => {
       close: async () => {},
     };
     const s = new InferenceScheduler([det], { maxFrameAgeMs: 10_000 });
-    await assert.rejects(s.submit('a', frame('x'), { capturedAt: Date.now(), dropIfStale: true }), /out of memory/);
-    assert.equal((await s.submit('a', frame('y'), { capturedAt: Date.now(), dropIfStale: true })).status, 'done');
+    await assert.rejects(
+      s.submit('a', frame('x'), { capturedAt: Date.now(), dropIfStale: true }),
+      /out of memory/,
+    );
+    assert.equal(
+      (await s.submit('a', frame('y'), { capturedAt: Date.now(), dropIfStale: true })).status,
+      'done',
+    );
   });
 
   test('closing drops what waits', async () => {
@@ -117,6 +124,9 @@ describe('inference scheduler', () => {
     const waiting = s.submit('b', frame('b'), { capturedAt: Date.now(), dropIfStale: true });
     s.close();
     assert.deepEqual(await waiting, { status: 'dropped', reason: 'closed' });
-    assert.deepEqual(await s.submit('c', frame('c'), { capturedAt: Date.now(), dropIfStale: true }), { status: 'dropped', reason: 'closed' });
+    assert.deepEqual(await s.submit('c', frame('c'), { capturedAt: Date.now(), dropIfStale: true }), {
+      status: 'dropped',
+      reason: 'closed',
+    });
   });
 });

@@ -12,7 +12,14 @@ function heads(): HeadOutput[] {
   });
 }
 /** Puts a class score at grid cell (gx, gy) and peaked distributions: each side `bins` bins away. */
-function plant(h: HeadOutput, gx: number, gy: number, classId: number, score: number, sides: [number, number, number, number]) {
+function plant(
+  h: HeadOutput,
+  gx: number,
+  gy: number,
+  classId: number,
+  score: number,
+  sides: [number, number, number, number],
+) {
   const grid = Math.ceil(416 / h.stride);
   const i = gy * grid + gx;
   h.scores[i * 80 + classId] = score;
@@ -31,7 +38,8 @@ describe('NanoDet decoding', () => {
     assert.equal(d!.class, 'person');
     assert.ok(Math.abs(d!.score - 0.9) < 1e-6);
     const expected = [(168 - 32) / 416, (88 - 64) / 416, 64 / 416, 160 / 416];
-    d!.box.forEach((v, k) => assert.ok(Math.abs(v - expected[k]!) < 1e-3, `box[${k}] ${v} vs ${expected[k]}`));
+    for (const [k, v] of d!.box.entries())
+      assert.ok(Math.abs(v - expected[k]!) < 1e-3, `box[${k}] ${v} vs ${expected[k]}`);
   });
 
   test('scores under the threshold and classes not asked for are left out', () => {
@@ -59,7 +67,10 @@ describe('NanoDet decoding', () => {
       ],
       0.5,
     );
-    assert.deepEqual(kept.map((k) => k.score), [0.9, 0.7, 0.5]);
+    assert.deepEqual(
+      kept.map((k) => k.score),
+      [0.9, 0.7, 0.5],
+    );
   });
 });
 
@@ -71,6 +82,9 @@ describe('pre-processing', () => {
   });
 
   test('a short buffer is refused', () => {
-    assert.throws(() => new Preprocessor().toPlanar({ width: 416, height: 416, data: new Uint8Array(10) }), /expected 519168/);
+    assert.throws(
+      () => new Preprocessor().toPlanar({ width: 416, height: 416, data: new Uint8Array(10) }),
+      /expected 519168/,
+    );
   });
 });

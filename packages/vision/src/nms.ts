@@ -30,7 +30,8 @@ export function nmsPerClass(candidates: Candidate[], iouThreshold: number, maxDe
     const a = sorted[i]!;
     kept.push(a);
     for (let j = i + 1; j < sorted.length; j++) {
-      if (!removed[j] && sorted[j]!.classId === a.classId && iou(a, sorted[j]!) > iouThreshold) removed[j] = 1;
+      if (!removed[j] && sorted[j]!.classId === a.classId && iou(a, sorted[j]!) > iouThreshold)
+        removed[j] = 1;
     }
   }
   return kept;

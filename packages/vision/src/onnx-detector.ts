@@ -52,25 +52,43 @@ export class OnnxDetector implements Detector {
         graphOptimizationLevel: 'all',
       });
     } catch (err) {
-      throw new IcebergError('ICEBERG_ERR_MODEL_INVALID', `cannot load model ${options.modelPath}: ${(err as Error).message}`, { cause: err });
+      throw new IcebergError(
+        'ICEBERG_ERR_MODEL_INVALID',
+        `cannot load model ${options.modelPath}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     return new OnnxDetector(session, options);
   }
 
   async detect(frame: BgrFrame): Promise<DetectionResult> {
     if (frame.width !== this.inputSize.width || frame.height !== this.inputSize.height) {
-      throw new IcebergError('ICEBERG_ERR_INPUT_INVALID', `the detector takes ${this.inputSize.width}×${this.inputSize.height} frames, got ${frame.width}×${frame.height}`);
+      throw new IcebergError(
+        'ICEBERG_ERR_INPUT_INVALID',
+        `the detector takes ${this.inputSize.width}×${this.inputSize.height} frames, got ${frame.width}×${frame.height}`,
+      );
     }
     if (this.busy) throw new Error('OnnxDetector runs one inference at a time: use a pool for concurrency');
     this.busy = true;
     try {
       this.preprocessor.toPlanar(frame, this.input);
-      const feeds = { [this.session.inputNames[0]!]: new ort.Tensor('float32', this.input, [1, 3, this.inputSize.height, this.inputSize.width]) };
+      const feeds = {
+        [this.session.inputNames[0]!]: new ort.Tensor('float32', this.input, [
+          1,
+          3,
+          this.inputSize.height,
+          this.inputSize.width,
+        ]),
+      };
       const started = performance.now();
       const results = await this.session.run(feeds);
       const inferenceMs = performance.now() - started;
       const heads = this.collectHeads(results);
-      const detections = decodeNanodet(heads, { minScore: this.options.minScore, nmsIou: this.options.nmsIou, classIds: this.classIds });
+      const detections = decodeNanodet(heads, {
+        minScore: this.options.minScore,
+        nmsIou: this.options.nmsIou,
+        classIds: this.classIds,
+      });
       return { detections, inferenceMs };
     } finally {
       this.busy = false;
@@ -94,7 +112,10 @@ export class OnnxDetector implements Detector {
     }
     const heads = [...byCells.values()];
     if (heads.length !== 3 || heads.some((h) => !h.stride || !h.scores || !h.boxes)) {
-      throw new IcebergError('ICEBERG_ERR_MODEL_INVALID', 'the model does not have NanoDet outputs ([1,HW,80] and [1,HW,44] for strides 8, 16, 32)');
+      throw new IcebergError(
+        'ICEBERG_ERR_MODEL_INVALID',
+        'the model does not have NanoDet outputs ([1,HW,80] and [1,HW,44] for strides 8, 16, 32)',
+      );
     }
     return heads as HeadOutput[];
   }

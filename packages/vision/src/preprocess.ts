@@ -23,7 +23,8 @@ export class Preprocessor {
 
   toPlanar(frame: BgrFrame, out?: Float32Array): Float32Array {
     const plane = frame.width * frame.height;
-    if (frame.data.length < plane * 3) throw new Error(`frame has ${frame.data.length} bytes, expected ${plane * 3}`);
+    if (frame.data.length < plane * 3)
+      throw new Error(`frame has ${frame.data.length} bytes, expected ${plane * 3}`);
     const dst = out ?? new Float32Array(plane * 3);
     const [tb, tg, tr] = this.tables as [Float32Array, Float32Array, Float32Array];
     const src = frame.data;

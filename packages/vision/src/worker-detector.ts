@@ -18,7 +18,10 @@ function toError(code: string | null, message: string): Error {
 export class WorkerDetector implements Detector {
   readonly name = 'nanodet-g (onnxruntime cpu, worker thread)';
   readonly inputSize = { width: nanodetHead.inputSize, height: nanodetHead.inputSize };
-  private readonly pending = new Map<number, { resolve: (r: DetectionResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: DetectionResult) => void; reject: (e: Error) => void }
+  >();
   private nextId = 1;
   private dead: Error | null = null;
 
@@ -36,8 +39,12 @@ export class WorkerDetector implements Detector {
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
-    worker.on('error', (err) => fail(new IcebergError('ICEBERG_ERR_INTERNAL', `detector worker crashed: ${err.message}`)));
-    worker.on('exit', (code) => fail(new IcebergError('ICEBERG_ERR_INTERNAL', `detector worker exited (code ${code})`)));
+    worker.on('error', (err) =>
+      fail(new IcebergError('ICEBERG_ERR_INTERNAL', `detector worker crashed: ${err.message}`)),
+    );
+    worker.on('exit', (code) =>
+      fail(new IcebergError('ICEBERG_ERR_INTERNAL', `detector worker exited (code ${code})`)),
+    );
   }
 
   static async create(options: OnnxDetectorOptions): Promise<WorkerDetector> {
@@ -80,7 +87,9 @@ export class WorkerDetector implements Detector {
 }
 
 /** The detector pool for the scheduler: `concurrency` workers with `threads` threads each. */
-export async function createDetectorPool(options: OnnxDetectorOptions & { concurrency: number }): Promise<WorkerDetector[]> {
+export async function createDetectorPool(
+  options: OnnxDetectorOptions & { concurrency: number },
+): Promise<WorkerDetector[]> {
   const { concurrency, ...detectorOptions } = options;
   const pool: WorkerDetector[] = [];
   try {

@@ -1,7 +1,9 @@
 import type { DetectionResult } from './detector.ts';
 
 /** Messages between `WorkerDetector` (main thread) and `detector-worker.ts`. */
-export type WorkerRequest = { type: 'detect'; id: number; width: number; height: number; data: Uint8Array } | { type: 'close' };
+export type WorkerRequest =
+  | { type: 'detect'; id: number; width: number; height: number; data: Uint8Array }
+  | { type: 'close' };
 
 export type WorkerReply =
   | { type: 'ready' }
