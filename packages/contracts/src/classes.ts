@@ -97,3 +97,15 @@ export const defaultClasses: readonly ObjectClass[] = [
 export function isObjectClass(name: string): name is ObjectClass {
   return (cocoClasses as readonly string[]).includes(name);
 }
+
+/** Classes that are vehicles (for colours, rules like "any vehicle", and class families). */
+export const vehicleClasses: readonly ObjectClass[] = [
+  'bicycle',
+  'car',
+  'motorcycle',
+  'airplane',
+  'bus',
+  'train',
+  'truck',
+  'boat',
+];

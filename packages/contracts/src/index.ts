@@ -1,3 +1,4 @@
+export * from './alert.ts';
 export * from './classes.ts';
 export * from './common.ts';
 export * from './dead-letter.ts';
