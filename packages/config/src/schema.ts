@@ -64,10 +64,10 @@ export const DetectorConfig = z
   .object({
     /** ONNX model file; relative paths are from the repository root. */
     model: z.string().min(1).default('assets/models/nanodet-g.onnx'),
-    /** Threads per inference (ONNX Runtime intra-op threads). */
-    threads: z.number().int().min(1).max(64).default(2),
-    /** Inferences run at once (each with `threads` threads). */
-    concurrency: z.number().int().min(1).max(16).default(1),
+    /** Threads per inference (ONNX Runtime intra-op threads). One thread per detector uses the CPU best (docs/performance.md). */
+    threads: z.number().int().min(1).max(64).default(1),
+    /** Detectors running at once, each in its own worker thread with `threads` threads. */
+    concurrency: z.number().int().min(1).max(16).default(2),
     minScore: z.number().min(0.05).max(1).default(0.5),
     /** IoU above which two boxes of one class are the same object (non-maximum suppression). */
     nmsIou: z.number().min(0.1).max(0.95).default(0.5),

@@ -1,10 +1,13 @@
-import { type Logger, percentile, silentLogger } from '@iceberg/common';
+import { BoundedQueue, type Logger, percentile, silentLogger } from '@iceberg/common';
 import type { TrackerConfig } from '@iceberg/config';
 import type { ObjectClass } from '@iceberg/contracts';
 import { annotate, InferenceScheduler, WorkerDetector } from '@iceberg/vision';
 import { AnnotatedVideoWriter } from './annotated-video-writer.ts';
-import { CameraSource } from './camera/index.ts';
-import { type AnalysedFrame, CameraPipeline } from './camera-pipeline.ts';
+import { CameraSource, type SampledFrame } from './camera/index.ts';
+import { type AnalysedFrame, CameraPipeline, type PreparedFrame } from './camera-pipeline.ts';
+
+/** Frames decoded ahead of the one being analysed. */
+const READ_AHEAD = 3;
 
 export interface AnalyseInputOptions {
   input: string;
@@ -76,51 +79,72 @@ export async function analyseInput(options: AnalyseInputOptions): Promise<Analys
   let frames = 0;
   let inferred = 0;
 
+  const finish = async (prepared: PreparedFrame) => {
+    const { frame } = prepared;
+    const result = await pipeline.complete(prepared);
+    if (!result) return; // cannot happen offline: nothing is dropped
+    frames++;
+    if (result.inferred) {
+      inferred++;
+      inferenceMs.push(result.detection.inferenceMs ?? 0);
+    }
+    for (const o of result.detection.objects) {
+      objects[o.class] = (objects[o.class] ?? 0) + 1;
+      if (o.trackId) trackIds.set(o.trackId, o.class);
+    }
+    options.onFrame?.(result);
+    if (options.annotate) {
+      writer ??= new AnnotatedVideoWriter(
+        options.annotate,
+        { width: frame.view.width, height: frame.view.height },
+        options.fps,
+        options.ffmpegPath,
+      );
+      const canvas = {
+        width: frame.view.width,
+        height: frame.view.height,
+        data: new Uint8Array(frame.view.data),
+      };
+      annotate(canvas, result.step.objects);
+      await writer.write(canvas);
+    }
+  };
+
+  // ffmpeg decodes a few frames ahead while the detector works: a short queue between the two,
+  // with back-pressure, so no frame is dropped and memory stays bounded.
+  const queue = new BoundedQueue<SampledFrame>(READ_AHEAD);
   const source = new CameraSource({
     cameraId: 'input',
     input: options.input,
     mode: 'offline',
     fps: options.fps,
     realtime: false,
+    // The view frame is only drawn on for --annotate: otherwise a thumbnail saves ffmpeg and the pipe ~1 MB a frame.
+    viewMaxWidth: options.annotate ? 640 : 64,
     ffmpegPath: options.ffmpegPath,
     logger,
-    onFrame: async (frame) => {
-      const result = await pipeline.process(frame);
-      if (!result) return; // cannot happen offline: nothing is dropped
-      frames++;
-      if (result.inferred) {
-        inferred++;
-        inferenceMs.push(result.detection.inferenceMs ?? 0);
-      }
-      for (const o of result.detection.objects) {
-        objects[o.class] = (objects[o.class] ?? 0) + 1;
-        if (o.trackId) trackIds.set(o.trackId, o.class);
-      }
-      options.onFrame?.(result);
-      if (options.annotate) {
-        writer ??= new AnnotatedVideoWriter(
-          options.annotate,
-          { width: frame.view.width, height: frame.view.height },
-          options.fps,
-          options.ffmpegPath,
-        );
-        const canvas = {
-          width: frame.view.width,
-          height: frame.view.height,
-          data: new Uint8Array(frame.view.data),
-        };
-        annotate(canvas, result.step.objects);
-        await writer.write(canvas);
-      }
-    },
+    onFrame: (frame) => queue.push(frame),
   });
   source.on('status', (s) => logger.debug({ state: s.state, problem: s.problem }, 'input status'));
+  // Frame n+1's inference is started before frame n is tracked and printed.
+  const consumer = (async () => {
+    let previous: PreparedFrame | null = null;
+    for (let frame = await queue.shift(); frame; frame = await queue.shift()) {
+      const current = pipeline.prepare(frame);
+      if (previous) await finish(previous);
+      previous = current;
+    }
+    if (previous) await finish(previous);
+  })();
   const started = performance.now();
   try {
     source.start();
-    await source.done();
+    await Promise.race([source.done(), consumer]);
+    queue.close();
+    await consumer;
     if (writer) await (writer as AnnotatedVideoWriter).close();
   } finally {
+    queue.close();
     await source.stop();
     scheduler.close();
     await detector.close();

@@ -3,6 +3,7 @@ import type { DetectionFrameV1, ObjectClass, SnapshotRefV1, TrackEventV1 } from 
 import {
   type BgrFrame,
   encodeJpeg,
+  type InferenceOutcome,
   type InferenceScheduler,
   MotionDetector,
   type RgbaFrame,
@@ -57,6 +58,12 @@ export interface AnalysedFrame {
   events: TrackEventV1[];
   step: TrackerStep;
   inferred: boolean;
+}
+
+/** A frame whose inference (if any) has been started: see `CameraPipeline.prepare`. */
+export interface PreparedFrame {
+  frame: AnalysisFrame;
+  inference: Promise<InferenceOutcome> | null;
 }
 
 export interface PipelineCounters {
@@ -121,22 +128,43 @@ export class CameraPipeline {
 
   /** Analyses one frame; null when the scheduler dropped it for a newer one. */
   async process(frame: AnalysisFrame): Promise<AnalysedFrame | null> {
+    return this.complete(this.prepare(frame));
+  }
+
+  /**
+   * First half of `process`: the motion decision, and the inference started. Offline analysis
+   * prepares frame n+1 before completing frame n, so the detector never waits for the tracker.
+   * Completing must follow the order of preparing.
+   */
+  prepare(frame: AnalysisFrame): PreparedFrame {
     this.counters.frames++;
     const at = frame.capturedAt;
     const moved = this.motion ? this.motion.update(frame.detect).motion : true;
     const recheckDue = at - this.lastInferenceAt >= this.options.motion.recheckSeconds * 1000;
+    // Objects seen once but not yet confirmed need the next frames analysed, still or not.
+    const confirming = this.tracker.tentativeCount > 0;
+    if (!(moved || recheckDue || confirming)) return { frame, inference: null };
+    this.lastInferenceAt = at;
+    const inference = this.deps.scheduler.submit(this.options.cameraId, frame.detect, {
+      capturedAt: at,
+      dropIfStale: this.options.live,
+    });
+    inference.catch(() => {}); // handled when completed; not an unhandled rejection meanwhile
+    return { frame, inference };
+  }
+
+  /** Second half of `process`: tracking, events and the detection message. */
+  async complete(prepared: PreparedFrame): Promise<AnalysedFrame | null> {
+    const { frame } = prepared;
+    const at = frame.capturedAt;
     let step: TrackerStep;
     let inferenceMs: number | null = null;
-    if (moved || recheckDue) {
-      const outcome = await this.deps.scheduler.submit(this.options.cameraId, frame.detect, {
-        capturedAt: at,
-        dropIfStale: this.options.live,
-      });
+    if (prepared.inference) {
+      const outcome = await prepared.inference;
       if (outcome.status === 'dropped') {
         this.counters.dropped++;
         return null;
       }
-      this.lastInferenceAt = at;
       this.counters.inferred++;
       inferenceMs = Math.round(outcome.result.inferenceMs * 10) / 10;
       const wanted = outcome.result.detections.filter(

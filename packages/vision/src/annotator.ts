@@ -1,4 +1,4 @@
-import type { ObjectClass } from '@iceberg/contracts';
+import { type ObjectClass, vehicleClasses } from '@iceberg/contracts';
 import { bitmapFont, glyphPixel, glyphRows, measureText } from './bitmap-font.ts';
 import type { NormBox, RgbaFrame } from './types.ts';
 
@@ -17,16 +17,7 @@ export const classColors: Readonly<Record<'person' | 'vehicle' | 'other', Rgb>> 
   other: [214, 64, 255], // magenta
 });
 
-const VEHICLES: ReadonlySet<ObjectClass> = new Set<ObjectClass>([
-  'bicycle',
-  'car',
-  'motorcycle',
-  'airplane',
-  'bus',
-  'train',
-  'truck',
-  'boat',
-]);
+const VEHICLES: ReadonlySet<ObjectClass> = new Set(vehicleClasses);
 
 export function colorForClass(cls: ObjectClass): Rgb {
   if (cls === 'person') return classColors.person;

@@ -22,7 +22,7 @@ try {
       return;
     }
     queue = queue.then(() =>
-      detector.detect({ width: request.width, height: request.height, data: request.data }).then(
+      detector.detectPlanar(request.input).then(
         (result) => reply({ type: 'result', id: request.id, result }),
         (err: unknown) =>
           reply({

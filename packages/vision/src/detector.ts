@@ -14,6 +14,11 @@ export interface DetectionResult {
 export interface Detector {
   readonly name: string;
   readonly inputSize: { width: number; height: number };
+  /**
+   * Calls the detector accepts at once (default 1). A detector that queues internally (a worker)
+   * takes 2, so the next frame is prepared and handed over while the current one runs.
+   */
+  readonly maxInFlight?: number;
   detect(frame: BgrFrame): Promise<DetectionResult>;
   close(): Promise<void>;
 }

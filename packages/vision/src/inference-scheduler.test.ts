@@ -92,6 +92,23 @@ describe('inference scheduler', () => {
     assert.ok(Math.abs(stats.load - 0.05) < 1e-9, `load ${stats.load}`);
   });
 
+  test('a detector that queues internally is handed the next frame while it works', async () => {
+    const det = Object.assign(new GatedDetector(), { maxInFlight: 2 });
+    const s = new InferenceScheduler([det], { maxFrameAgeMs: 10_000 });
+    const a = s.submit('a', frame('a1'), { capturedAt: Date.now(), dropIfStale: true });
+    const b = s.submit('b', frame('b1'), { capturedAt: Date.now(), dropIfStale: true });
+    const c = s.submit('c', frame('c1'), { capturedAt: Date.now(), dropIfStale: true });
+    assert.deepEqual(det.seen, ['a1', 'b1'], 'two handed over, the third waits in the scheduler');
+    assert.equal(s.stats().pending, 1);
+    det.finishOne();
+    det.finishOne();
+    await Promise.all([a, b]);
+    await tick();
+    assert.deepEqual(det.seen, ['a1', 'b1', 'c1']);
+    det.finishOne();
+    assert.equal((await c).status, 'done');
+  });
+
   test('a detector failure reaches the caller and the scheduler keeps going', async () => {
     let fail = true;
     const det: Detector = {

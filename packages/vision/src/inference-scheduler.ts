@@ -65,7 +65,8 @@ export class InferenceScheduler {
     private readonly options: SchedulerOptions,
   ) {
     if (pool.length === 0) throw new Error('the scheduler needs at least one detector');
-    this.idle = [...pool];
+    // One entry per slot: a detector that queues internally can be handed a second frame.
+    this.idle = pool.flatMap((d) => Array.from({ length: Math.max(1, d.maxInFlight ?? 1) }, () => d));
     this.clock = options.clock ?? systemClock;
     this.windowMs = options.windowMs ?? 10_000;
   }

@@ -50,6 +50,8 @@ export class OnnxDetector implements Detector {
         intraOpNumThreads: options.threads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
+        // No busy-waiting between operators: the CPU is shared with ffmpeg and the other detectors.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
     } catch (err) {
       throw new IcebergError(
@@ -68,12 +70,22 @@ export class OnnxDetector implements Detector {
         `the detector takes ${this.inputSize.width}×${this.inputSize.height} frames, got ${frame.width}×${frame.height}`,
       );
     }
+    return this.detectPlanar(this.preprocessor.toPlanar(frame, this.input));
+  }
+
+  /** Inference on an already normalised planar input (NCHW, 3×416×416): what `WorkerDetector` sends. */
+  async detectPlanar(input: Float32Array): Promise<DetectionResult> {
+    if (input.length !== 3 * this.inputSize.width * this.inputSize.height) {
+      throw new IcebergError(
+        'ICEBERG_ERR_INPUT_INVALID',
+        `the detector takes 3×${this.inputSize.height}×${this.inputSize.width} floats, got ${input.length}`,
+      );
+    }
     if (this.busy) throw new Error('OnnxDetector runs one inference at a time: use a pool for concurrency');
     this.busy = true;
     try {
-      this.preprocessor.toPlanar(frame, this.input);
       const feeds = {
-        [this.session.inputNames[0]!]: new ort.Tensor('float32', this.input, [
+        [this.session.inputNames[0]!]: new ort.Tensor('float32', input, [
           1,
           3,
           this.inputSize.height,

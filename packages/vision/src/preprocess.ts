@@ -21,7 +21,7 @@ export class Preprocessor {
     });
   }
 
-  toPlanar(frame: BgrFrame, out?: Float32Array): Float32Array {
+  toPlanar(frame: BgrFrame, out?: Float32Array<ArrayBuffer>): Float32Array<ArrayBuffer> {
     const plane = frame.width * frame.height;
     if (frame.data.length < plane * 3)
       throw new Error(`frame has ${frame.data.length} bytes, expected ${plane * 3}`);

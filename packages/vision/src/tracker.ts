@@ -404,6 +404,11 @@ export class Tracker {
     return step;
   }
 
+  /** Objects seen but not yet confirmed: the pipeline keeps running inference until they are. */
+  get tentativeCount(): number {
+    return this.tentative.length;
+  }
+
   /** The confirmed tracks, including those coasting (missed recently but not ended). */
   active(): Track[] {
     return this.confirmed.map((t) => snapshot(t));

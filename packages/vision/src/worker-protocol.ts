@@ -1,8 +1,9 @@
 import type { DetectionResult } from './detector.ts';
 
 /** Messages between `WorkerDetector` (main thread) and `detector-worker.ts`. */
+/** `input` is the normalised planar tensor (NCHW): pre-processing runs on the sender's thread, off the inference path. */
 export type WorkerRequest =
-  | { type: 'detect'; id: number; width: number; height: number; data: Uint8Array }
+  | { type: 'detect'; id: number; input: Float32Array<ArrayBuffer> }
   | { type: 'close' };
 
 export type WorkerReply =
