@@ -1,0 +1,45 @@
+/**
+ * What the rules engine remembers about one rule on one camera between events. Plain JSON
+ * (no Maps, no undefined, no class instances), so it can be persisted or handed to another
+ * server instance, and `JSON.parse(JSON.stringify(state))` behaves exactly like `state`.
+ * The engine never mutates a state: every evaluation returns a new one.
+ */
+export interface RuleState {
+  version: 1;
+  /** Capture time of the last detection frame accepted; older (or equal) frames are ignored. */
+  lastFrameAt: number | null;
+  /** Tracks seen recently, oldest first sighting first. */
+  tracks: TrackState[];
+  /** Tracks that ended (TrackEnded), remembered a while so a late frame cannot revive them. */
+  ended: EndedTrack[];
+  /** Count rules (minCount > 1): the current crowd already fired; when the last count fired. */
+  count: { fired: boolean; firedAt: number | null };
+}
+
+export interface TrackState {
+  id: string;
+  /** Capture time of the last frame that showed the object (matching the rule). */
+  seenAt: number;
+  /** Its last reference point (bottom-centre of the box). */
+  point: [number, number];
+  /** Zone: the last point was inside the zone. Anywhere: always true. Line: always false. */
+  inside: boolean;
+  /** Capture time at which the current unbroken stay inside began; null when outside. */
+  since: number | null;
+  /** The current stay inside already raised its inside / dwell decision. */
+  stayFired: boolean;
+  /** Line: the last point that was strictly off the line (null before there was one). */
+  anchor: [number, number] | null;
+  /** When this track last fired the rule (its cooldown), null when never. */
+  firedAt: number | null;
+}
+
+export interface EndedTrack {
+  id: string;
+  at: number;
+}
+
+/** The state of a rule on a camera that has seen nothing yet. */
+export function initialState(): RuleState {
+  return { version: 1, lastFrameAt: null, tracks: [], ended: [], count: { fired: false, firedAt: null } };
+}
