@@ -27,6 +27,12 @@ export const envOverrides: Record<string, (value: string) => Record<string, unkn
   ICEBERG_MODEL_PATH: (v) => ({ detector: { model: v } }),
   ICEBERG_DETECTOR_THREADS: (v) => ({ detector: { threads: Number(v) } }),
   FFMPEG_PATH: (v) => ({ ffmpegPath: v }),
+  DATABASE_URL: (v) => ({ server: { databaseUrl: v } }),
+  ICEBERG_HOST: (v) => ({ server: { host: v } }),
+  ICEBERG_PORT: (v) => ({ server: { port: Number(v) } }),
+  ICEBERG_PUBLIC_URL: (v) => ({ server: { publicUrl: v } }),
+  ICEBERG_ADMIN_EMAIL: (v) => ({ server: { admin: { email: v } } }),
+  ICEBERG_ADMIN_PASSWORD: (v) => ({ server: { admin: { password: v } } }),
 };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -112,6 +112,51 @@ export const BusConfig = z
     path: ['kafka'],
   });
 
+export const SmtpConfig = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(587),
+    /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+    secure: z.boolean().default(false),
+    user: z.string().optional(),
+    password: z.string().optional(),
+    from: z.string().min(3).default('Iceberg <iceberg@localhost>'),
+  })
+  .strict();
+
+export const ServerConfig = z
+  .object({
+    /** Address the HTTP server binds: 127.0.0.1 by default; 0.0.0.0 to serve the network. */
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** postgres://… for PostgreSQL; unset: the embedded database (PGlite) in `<dataDir>/db`. */
+    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+    /** The URL people reach the web app at (links in e-mails and webhooks). */
+    publicUrl: z.string().url().optional(),
+    /** Created on first start when no user exists yet. */
+    admin: z
+      .object({
+        email: z.string().email().default('admin@iceberg.local'),
+        password: z.string().min(8, 'at least 8 characters').optional(),
+        org: z.string().min(1).max(120).default('My organisation'),
+      })
+      .strict()
+      .default({ email: 'admin@iceberg.local', org: 'My organisation' }),
+    auth: z
+      .object({
+        tokenTtlHours: z.number().positive().max(24 * 365).default(24 * 7),
+        loginAttemptsPerMinute: z.number().int().min(1).max(1000).default(10),
+      })
+      .strict()
+      .default({ tokenTtlHours: 24 * 7, loginAttemptsPerMinute: 10 }),
+    /** Detection frames are stored at most this often per camera (tracks and alerts are stored in full). */
+    detectionSampleSeconds: z.number().min(0).max(3600).default(1),
+    detectionRetentionDays: z.number().positive().default(7),
+    smtp: SmtpConfig.optional(),
+  })
+  .strict();
+export type ServerConfig = z.infer<typeof ServerConfig>;
+
 export const IcebergConfig = z
   .object({
     /** The organisation (tenant) this device belongs to. */
@@ -134,6 +179,7 @@ export const IcebergConfig = z
     /** Seconds between device heartbeats. */
     heartbeatSeconds: Seconds.default(10),
     ffmpegPath: z.string().min(1).default('ffmpeg'),
+    server: ServerConfig.default(ServerConfig.parse({})),
     cameras: z
       .array(CameraConfig)
       .max(256)
