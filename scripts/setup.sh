@@ -30,9 +30,9 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
   || die "Node.js $(node --version) is too old: Iceberg needs 20.19 or newer"
 
 # --- Debian packages ---------------------------------------------------------------------------
-# Runtime: ffmpeg (camera input, scaling, encoding). Test-only packages are added by later parts.
+# Runtime: ffmpeg (camera input, scaling, encoding). Tests also need a PostgreSQL server.
 APT_RUNTIME=(ffmpeg)
-APT_TEST=()
+APT_TEST=(postgresql)  # a real PostgreSQL server for the storage tests (started by the tests themselves)
 want=("${APT_RUNTIME[@]}")
 [ "$MODE" = test ] && want+=("${APT_TEST[@]}")
 missing=()
