@@ -130,7 +130,10 @@ export const ServerConfig = z
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
     /** postgres://… for PostgreSQL; unset: the embedded database (PGlite) in `<dataDir>/db`. */
-    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+      .optional(),
     /** The URL people reach the web app at (links in e-mails and webhooks). */
     publicUrl: z.string().url().optional(),
     /** Created on first start when no user exists yet. */
@@ -144,7 +147,11 @@ export const ServerConfig = z
       .default({ email: 'admin@iceberg.local', org: 'My organisation' }),
     auth: z
       .object({
-        tokenTtlHours: z.number().positive().max(24 * 365).default(24 * 7),
+        tokenTtlHours: z
+          .number()
+          .positive()
+          .max(24 * 365)
+          .default(24 * 7),
         loginAttemptsPerMinute: z.number().int().min(1).max(1000).default(10),
       })
       .strict()
