@@ -4,7 +4,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { silentLogger, systemClock } from '@iceberg/common';
+import { ServerConfig } from '@iceberg/config';
 import { exportJsonSchemas } from '@iceberg/contracts';
+import { buildApi, createMetrics, WsHub } from '@iceberg/server';
+import { createStore, defaultPgliteTemplatePath, openDatabase } from '@iceberg/store';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
@@ -12,6 +16,25 @@ const check = process.argv.includes('--check');
 const files = new Map<string, string>();
 for (const [name, schema] of Object.entries(exportJsonSchemas())) {
   files.set(join(root, 'packages/contracts/schemas', `${name}.json`), `${JSON.stringify(schema, null, 2)}\n`);
+}
+
+// The OpenAPI document, from the real route schemas (an in-memory database stands behind them).
+{
+  const database = await openDatabase({ pgliteTemplate: defaultPgliteTemplatePath() });
+  const hub = new WsHub();
+  const api = await buildApi({
+    store: createStore(database.db),
+    hub,
+    metrics: createMetrics(),
+    config: ServerConfig.parse({}),
+    dataDir: root,
+    clock: systemClock,
+    logger: silentLogger(),
+  });
+  files.set(join(root, 'docs/openapi.json'), `${JSON.stringify(api.swagger(), null, 2)}\n`);
+  await api.close();
+  hub.close();
+  await database.close();
 }
 
 let stale = 0;

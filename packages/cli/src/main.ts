@@ -7,7 +7,8 @@ const usage = `iceberg — an open smart DVR
 Usage:
   iceberg detect INPUT [--fps N] [--json] [--annotate OUT.mp4] [--classes a,b] [--min-score S] [--motion]
   iceberg edge --config FILE [--camera NAME=INPUT ...] [--bus memory|kafka]
-  iceberg demo
+  iceberg server --config FILE [--port P]
+  iceberg demo [--port P]
   iceberg help | version
 
 INPUT is anything ffmpeg reads: a file, rtsp://, rtmp://, http(s)://, /dev/videoN.
@@ -19,6 +20,7 @@ const commands: Record<string, () => Promise<Command>> = {
   detect: async () => (await import('./commands/detect.ts')).detectCommand,
   edge: async () => (await import('./commands/edge.ts')).edgeCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
+  server: async () => (await import('./commands/server.ts')).serverCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

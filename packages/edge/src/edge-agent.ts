@@ -176,8 +176,9 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
         const result = await rt.pipeline.process(frame);
         if (result) {
           this.emit('analysed', rt.camera.id, result);
-          await this.publishDetection(result.detection);
+          // Track events first: a consumer that sees the frame already knows its tracks (and their snapshots).
           await this.publishEvents(result.events);
+          await this.publishDetection(result.detection);
         }
       } catch (err) {
         this.failures.analysis++;

@@ -1,0 +1,21 @@
+import type { Clock, Logger } from '@iceberg/common';
+import type { ServerConfig } from '@iceberg/config';
+import type { Store } from '@iceberg/store';
+import type { WsHub } from './live/ws-hub.ts';
+import type { Metrics } from './metrics.ts';
+
+/** Everything the HTTP API needs, built once by the server's composition root. */
+export interface ApiDeps {
+  store: Store;
+  hub: WsHub;
+  metrics: Metrics;
+  config: ServerConfig;
+  /** Where snapshot references (`snapshots/<camera>/<day>/<track>.jpg`) are resolved. */
+  dataDir: string;
+  clock: Clock;
+  logger: Logger;
+  /** Called after a rule of the organisation was created, changed or deleted (the evaluator reloads). */
+  onRulesChanged?: (orgId: string) => void;
+  /** Called after a camera was created, changed or deleted. */
+  onCameraChanged?: (orgId: string, cameraId: string) => void;
+}
