@@ -77,6 +77,25 @@ describe('typed Bus over the in-process transport', () => {
     await bus.close();
   });
 
+  test('a second group can skip malformed messages without parking them again', async () => {
+    const transport = new MemoryBus();
+    const bus = new Bus(transport);
+    const dead: DeadLetterV1[] = [];
+    await bus.subscribe('detections', { group: 'store' }, async () => {});
+    await bus.subscribe('detections', { group: 'rules', deadLetterInvalid: false }, async () => {});
+    await bus.subscribe(
+      'deadLetters',
+      { group: 'admin', fromBeginning: true },
+      async (m) => void dead.push(m),
+    );
+    await transport.produce([{ topic: 'detections', key: 'k', value: Buffer.from('nope'), headers: {} }]);
+    await until(() => bus.counters.invalid === 2);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0]!.group, 'store');
+    await bus.close();
+  });
+
   test('a handler that keeps failing is retried, then dead-lettered, and the next message is processed', async () => {
     const bus = new Bus(new MemoryBus({ partitions: 1 }));
     let attempts = 0;

@@ -31,6 +31,12 @@ export interface SubscribeOptions {
   maxAttempts?: number;
   /** Delay between attempts, doubled each time (default 200 ms). */
   retryDelayMs?: number;
+  /**
+   * Park malformed messages on the dead-letter topic (default true). A second consumer group of
+   * the same topic sets false so that one bad message is parked once, not once per group; it
+   * still counts and logs it.
+   */
+  deadLetterInvalid?: boolean;
 }
 
 export interface BusOptions {
@@ -127,7 +133,8 @@ export class Bus {
             { topic, key: record.key, offset: record.offset, error: parsed.error },
             'invalid message',
           );
-          await this.deadLetter(topic, record, options.group, 'invalid', parsed.error);
+          if (options.deadLetterInvalid ?? true)
+            await this.deadLetter(topic, record, options.group, 'invalid', parsed.error);
           return;
         }
         this.counters.consumed++;

@@ -111,6 +111,42 @@ describe('all-in-one: sample camera → edge → bus → rules → alert pushed 
     assert.ok(events.items.length > 0);
   });
 
+  test('a malformed message on the bus is parked as a dead letter that an admin sees, and counted', async () => {
+    await app.bus.transport.produce([
+      {
+        topic: 'detections',
+        key: `${app.server.admin.orgId}/demo`,
+        value: Buffer.from('{"schema":"detection.v1","oops":'),
+        headers: { 'iceberg-org': app.server.admin.orgId },
+      },
+    ]);
+    const letters = await until('the dead letter in the API', async () => {
+      const body = (await (await api('/api/dead-letters')).json()) as {
+        items: Array<{ topic: string; reason: string; error: string }>;
+      };
+      return body.items.length > 0 ? body.items : undefined;
+    });
+    assert.equal(letters[0]!.topic, 'detections');
+    assert.equal(letters[0]!.reason, 'invalid');
+    assert.match(letters[0]!.error, /not JSON/);
+    // Parked once (by the store's consumers), counted once.
+    const metrics = await until('the invalid message counted', async () => {
+      const text = await (await fetch(`${app.server.url}/metrics`)).text();
+      return /iceberg_bus_messages_invalid_total\{topic="detections"\} \d+/.test(text) ? text : undefined;
+    });
+    assert.equal(/iceberg_bus_messages_invalid_total\{topic="detections"\} (\d+)/.exec(metrics)?.[1], '1');
+    assert.equal(letters.length, 1);
+    // The pipeline carries on: detections are still consumed after the bad one.
+    const before = Number(
+      /iceberg_bus_messages_consumed_total\{topic="detections"\} (\d+)/.exec(metrics)?.[1] ?? 0,
+    );
+    await until('more detections consumed', async () => {
+      const now = await (await fetch(`${app.server.url}/metrics`)).text();
+      const n = Number(/iceberg_bus_messages_consumed_total\{topic="detections"\} (\d+)/.exec(now)?.[1] ?? 0);
+      return n > before ? n : undefined;
+    });
+  });
+
   test('replaying every event of the bus through a fresh rules engine creates no second alert', async () => {
     await app.agent?.stop();
     await new Promise((r) => setTimeout(r, 500));

@@ -52,7 +52,12 @@ export class RuleEvaluator {
   }
 
   private subscription() {
-    return { group: this.o.group ?? GROUP, fromBeginning: this.o.fromBeginning ?? false };
+    // The store's consumers park malformed messages; this group only skips them.
+    return {
+      group: this.o.group ?? GROUP,
+      fromBeginning: this.o.fromBeginning ?? false,
+      deadLetterInvalid: false,
+    };
   }
 
   /** Forget the cached rules of an organisation (after an edit through the API). */
