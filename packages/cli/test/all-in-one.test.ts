@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { verifyWebhookSignature } from '@iceberg/actions';
 import { silentLogger } from '@iceberg/common';
 import { loadConfig } from '@iceberg/config';
 import type { AlertV1 } from '@iceberg/contracts';
@@ -98,6 +101,56 @@ describe('all-in-one: sample camera → edge → bus → rules → alert pushed 
     assert.match(r.headers.get('content-type') ?? '', /image\/jpeg/);
     const jpeg = Buffer.from(await r.arrayBuffer());
     assert.deepEqual([...jpeg.subarray(0, 2)], [0xff, 0xd8]);
+  });
+
+  test("a rule's webhook receives the alert, signed, and the delivery is recorded", async () => {
+    const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/iceberg`;
+      const created = await api('/api/rules', {
+        method: 'POST',
+        body: JSON.stringify({
+          name: 'Anyone, to the webhook',
+          cameras: ['demo'],
+          classes: ['person'],
+          trigger: { type: 'anywhere' },
+          actions: [{ type: 'webhook', url, secret: 'hook-secret' }],
+        }),
+      });
+      assert.equal(created.status, 201, await created.clone().text());
+      const delivery = await until('a webhook delivery', () => received[0]);
+      const alert = JSON.parse(delivery.body) as AlertV1;
+      assert.equal(alert.ruleName, 'Anyone, to the webhook');
+      assert.ok(
+        verifyWebhookSignature({
+          secret: 'hook-secret',
+          body: delivery.body,
+          timestamp: String(delivery.headers['x-iceberg-timestamp']),
+          signature: String(delivery.headers['x-iceberg-signature']),
+        }),
+        'the signature verifies with the documented recipe',
+      );
+      const outcomes = await until('the recorded outcome', async () => {
+        const list = await app.server.store.actionOutcomes.listForAlert(app.server.admin.orgId, alert.id);
+        return list.length > 0 ? list : undefined;
+      });
+      assert.equal(outcomes[0]!.ok, true);
+      assert.equal(outcomes[0]!.statusCode, 204);
+      // Switched off again: the replay below runs the rules that watched the whole stream.
+      const id = ((await created.json()) as { id: string }).id;
+      assert.equal((await api(`/api/rules/${id}`, { method: 'PATCH', body: JSON.stringify({ enabled: false }) })).status, 200);
+    } finally {
+      hook.close();
+    }
   });
 
   test('the API lists the alert and the tracks (events) of the camera', async () => {
