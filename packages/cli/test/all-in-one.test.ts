@@ -147,7 +147,10 @@ describe('all-in-one: sample camera → edge → bus → rules → alert pushed 
       assert.equal(outcomes[0]!.statusCode, 204);
       // Switched off again: the replay below runs the rules that watched the whole stream.
       const id = ((await created.json()) as { id: string }).id;
-      assert.equal((await api(`/api/rules/${id}`, { method: 'PATCH', body: JSON.stringify({ enabled: false }) })).status, 200);
+      assert.equal(
+        (await api(`/api/rules/${id}`, { method: 'PATCH', body: JSON.stringify({ enabled: false }) })).status,
+        200,
+      );
     } finally {
       hook.close();
     }
