@@ -92,7 +92,10 @@ describe('all-in-one: sample camera → edge → bus → rules → alert pushed 
     assert.equal(alert.reason, 'enter');
     assert.equal(alert.cameraId, 'demo');
     assert.ok(Date.now() - alert.at < 5000, 'pushed within seconds of the frame');
-    assert.match(alert.snapshot ?? '', /^snapshots\/demo\/\d{8}\/.+\.jpg$/);
+    assert.match(
+      alert.snapshot ?? '',
+      new RegExp(`^snapshots/${app.server.admin.orgId}/demo/\\d{8}/.+\\.jpg$`),
+    );
   });
 
   test("the alert's snapshot is served as a JPEG", async () => {

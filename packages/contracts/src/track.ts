@@ -5,7 +5,7 @@ import { ObjectClassSchema } from './detection.ts';
 /** A reference to a stored JPEG: the device's snapshot store key plus what the picture shows. */
 export const SnapshotRefV1 = z
   .object({
-    /** Store-relative path, e.g. `snapshots/cam-1/20261125/t-42.jpg`. */
+    /** Store-relative path, e.g. `snapshots/acme/cam-1/20261125/t-42.jpg`. */
     ref: z.string().min(1).max(512),
     capturedAt: EpochMs,
     score: Unit,

@@ -267,7 +267,13 @@ export class CameraPipeline {
     book.lastSnapshotAt = frame.capturedAt;
     try {
       const jpeg = await encodeJpeg(frame.view, 80);
-      const ref = await this.deps.snapshots.save(this.options.cameraId, t.id, jpeg, frame.capturedAt);
+      const ref = await this.deps.snapshots.save(
+        this.options.orgId,
+        this.options.cameraId,
+        t.id,
+        jpeg,
+        frame.capturedAt,
+      );
       book.snapshot = {
         ref,
         capturedAt: frame.capturedAt,

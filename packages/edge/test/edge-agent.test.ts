@@ -110,6 +110,11 @@ describe('edge agent on the in-process bus, real ffmpeg and model', { timeout: 9
     const started = tracks.find((t) => t.type === 'TrackStarted' && t.snapshot)!;
     assert.equal(started.class, 'person');
     assert.match(started.trackId, /^lobby-/);
+    assert.match(
+      started.snapshot!.ref,
+      /^snapshots\/acme\/lobby\/\d{8}\/lobby-.+\.jpg$/,
+      'one folder per organisation and camera',
+    );
     const file = join(dataDir, started.snapshot!.ref);
     assert.ok(existsSync(file), file);
     const jpeg = readFileSync(file);

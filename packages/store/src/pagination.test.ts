@@ -56,4 +56,15 @@ describe('pagination', () => {
       { items: [], nextCursor: null },
     );
   });
+  test('a forged cursor with a huge or fractional number, or a NUL in a string, is refused before any SQL', () => {
+    const forge = (value: unknown[]) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const bad of [
+      ['t', 1e300, 'a'],
+      ['t', 1.5, 'a'],
+      ['t', 5, 'a\u0000b'],
+    ]) {
+      assert.throws(() => decodeCursor('t', forge(bad), ['number', 'string']), /cursor is not valid/);
+    }
+    assert.deepEqual(decodeCursor('t', forge(['t', 5, 'a']), ['number', 'string']), [5, 'a']);
+  });
 });

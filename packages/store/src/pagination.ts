@@ -61,7 +61,11 @@ export function decodeCursor(kind: string, cursor: string, types: readonly strin
     types.every((t, i) => {
       const v: unknown = parsed[i + 1];
       if (v === null) return t.endsWith('?');
-      return typeof v === t.replace('?', '');
+      // Values go into SQL comparisons: only safe integers and NUL-free strings.
+      if (typeof v === 'number') return t.replace('?', '') === 'number' && Number.isSafeInteger(v);
+      if (typeof v === 'string')
+        return t.replace('?', '') === 'string' && !v.includes('\0') && v.length <= 512;
+      return false;
     });
   if (!ok) {
     throw new IcebergError('ICEBERG_ERR_INPUT_INVALID', 'the cursor is not valid for this list', {
