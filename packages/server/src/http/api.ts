@@ -5,16 +5,20 @@ import { registerAlertRoutes } from './routes/alerts.routes.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerCameraRoutes } from './routes/cameras.routes.ts';
 import { registerDeadLetterRoutes } from './routes/dead-letters.routes.ts';
+import { registerDeviceRoutes } from './routes/devices.routes.ts';
 import { registerEventRoutes } from './routes/events.routes.ts';
 import { registerLiveRoutes } from './routes/live.routes.ts';
 import { registerMetricsRoutes } from './routes/metrics.routes.ts';
 import { registerRuleRoutes } from './routes/rules.routes.ts';
+import { registerSiteRoutes } from './routes/sites.routes.ts';
 
 /** The whole HTTP API of the server: every route module, registered on one app. */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   return buildApp({ logger: deps.logger }, async (app) => {
     await registerAuthRoutes(app, deps);
     await registerCameraRoutes(app, deps);
+    await registerSiteRoutes(app, deps);
+    await registerDeviceRoutes(app, deps);
     await registerRuleRoutes(app, deps);
     await registerEventRoutes(app, deps);
     await registerAlertRoutes(app, deps);

@@ -69,43 +69,50 @@ export class AlertReviewService {
    * organisation's live clients ('alert-updated'). Asking for the current status returns the
    * alert unchanged (and pushes nothing); going backwards is a conflict (409).
    *
-   * Limitation: the check and the write are two statements, so two concurrent requests could
-   * both pass the check; the store has no conditional update yet (`setStatus` where status = from).
+   * The write is conditional on the status read (`setStatusIf`): when another request changed it
+   * in between, the alert is read again and the same rules apply to its new status, so two
+   * concurrent requests can never both move the alert from the same status.
    */
   async setStatus(
     caller: { orgId: string; userId: string },
     id: string,
     status: AlertStatus,
   ): Promise<AlertView> {
-    const current = await this.alert(caller.orgId, id);
-    const transition = alertTransition(current.status, status);
-    switch (transition) {
-      case 'unchanged':
-        return toAlertView(current);
-      case 'refused':
-        throw new IcebergError(
-          'ICEBERG_ERR_CONFLICT',
-          `alert ${id} is ${current.status}: it cannot go back to ${status}`,
-          { details: { status: current.status, requested: status } },
-        );
-      case 'apply': {
-        const updated = await this.deps.store.alerts.setStatus(
-          caller.orgId,
-          id,
-          status,
-          caller.userId,
-          this.deps.clock.now(),
-        );
-        if (!updated) throw notFound(id);
-        const view = toAlertView(updated);
-        this.deps.hub.publish(caller.orgId, 'alert-updated', view);
-        return view;
-      }
-      default: {
-        const never: never = transition;
-        throw new Error(`unknown transition ${String(never)}`);
+    // Each retry follows a change made by another request; statuses only move forward, so at
+    // most two changes can happen before the transition is 'unchanged' or 'refused'.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.alert(caller.orgId, id);
+      const transition = alertTransition(current.status, status);
+      switch (transition) {
+        case 'unchanged':
+          return toAlertView(current);
+        case 'refused':
+          throw new IcebergError(
+            'ICEBERG_ERR_CONFLICT',
+            `alert ${id} is ${current.status}: it cannot go back to ${status}`,
+            { details: { status: current.status, requested: status } },
+          );
+        case 'apply': {
+          const updated = await this.deps.store.alerts.setStatusIf(
+            caller.orgId,
+            id,
+            current.status,
+            status,
+            caller.userId,
+            this.deps.clock.now(),
+          );
+          if (!updated) continue; // changed (or deleted) meanwhile: read it again
+          const view = toAlertView(updated);
+          this.deps.hub.publish(caller.orgId, 'alert-updated', view);
+          return view;
+        }
+        default: {
+          const never: never = transition;
+          throw new Error(`unknown transition ${String(never)}`);
+        }
       }
     }
+    throw new IcebergError('ICEBERG_ERR_CONFLICT', `alert ${id} kept changing: try again`);
   }
 
   /** The snapshot of the alert. */

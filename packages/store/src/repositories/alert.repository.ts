@@ -161,4 +161,28 @@ export class AlertRepository {
       .executeTakeFirst();
     return row && toRecord(row);
   }
+
+  /**
+   * Sets the status only while it still is `expected` (one statement: `UPDATE … WHERE status =
+   * expected`), so of two concurrent changes from the same status only one wins. Returns the
+   * updated alert, or undefined when there is no such alert or its status is no longer `expected`.
+   */
+  async setStatusIf(
+    orgId: string,
+    id: string,
+    expected: AlertStatus,
+    next: AlertStatus,
+    by: string | null,
+    at: number,
+  ): Promise<AlertRecord | undefined> {
+    const row = await this.db
+      .updateTable('alerts')
+      .set({ status: next, status_by: by, status_at: at })
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .where('status', '=', expected)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toRecord(row);
+  }
 }
