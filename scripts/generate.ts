@@ -37,6 +37,20 @@ for (const [name, schema] of Object.entries(exportJsonSchemas())) {
   await database.close();
 }
 
+// The web app's API types, generated from that document (never written by hand).
+{
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, readFileSync: read, writeFileSync: write } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'iceberg-gen-'));
+  write(join(dir, 'openapi.json'), files.get(join(root, 'docs/openapi.json'))!);
+  const out = join(dir, 'schema.ts');
+  const bin = join(root, 'packages/web/node_modules/.bin/openapi-typescript');
+  const run = spawnSync(bin, [join(dir, 'openapi.json'), '-o', out], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`openapi-typescript failed: ${run.stderr || run.error}`);
+  files.set(join(root, 'packages/web/src/api/schema.generated.ts'), read(out, 'utf8'));
+}
+
 let stale = 0;
 for (const [path, content] of files) {
   let current: string | null = null;

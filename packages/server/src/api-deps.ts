@@ -16,6 +16,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Called after a rule of the organisation was created, changed or deleted (the evaluator reloads). */
   onRulesChanged?: (orgId: string) => void;
+  /** The built web app (packages/web/dist) to serve at `/`; none: the API alone. */
+  webRoot?: string;
   /** Called after a camera was created, changed or deleted. */
   onCameraChanged?: (orgId: string, cameraId: string) => void;
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ActionDispatcher, type Notifier, SmtpNotifier, WebhookNotifier } from '@iceberg/actions';
 import type { Bus } from '@iceberg/bus';
 import { type Clock, type Logger, systemClock } from '@iceberg/common';
@@ -87,6 +88,7 @@ export async function startServer(
     clock,
     logger,
     onRulesChanged: (orgId) => rules.invalidate(orgId),
+    webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
   };
   const api = await buildApi(apiDeps);
   const address = await api.listen({ host: server.host, port: server.port });

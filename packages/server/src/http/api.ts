@@ -11,6 +11,7 @@ import { registerLiveRoutes } from './routes/live.routes.ts';
 import { registerMetricsRoutes } from './routes/metrics.routes.ts';
 import { registerRuleRoutes } from './routes/rules.routes.ts';
 import { registerSiteRoutes } from './routes/sites.routes.ts';
+import { registerWebRoutes } from './routes/web.routes.ts';
 
 /** The whole HTTP API of the server: every route module, registered on one app. */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -25,5 +26,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await registerDeadLetterRoutes(app, deps);
     await registerLiveRoutes(app, deps);
     await registerMetricsRoutes(app, deps);
+    await registerWebRoutes(app, deps.webRoot);
   });
 }

@@ -1,0 +1,106 @@
+import { useEffect } from 'react';
+import { AuthProvider, type Session, useAuth } from './auth.tsx';
+import { Spinner } from './components/ui.tsx';
+import { LiveProvider, useLive } from './live.tsx';
+import { AlertsPage } from './pages/alerts.tsx';
+import { CameraPage } from './pages/camera.tsx';
+import { CamerasPage } from './pages/cameras.tsx';
+import { LoginPage } from './pages/login.tsx';
+import { navigate, type Route, useRoute } from './router.ts';
+
+export function App() {
+  return (
+    <AuthProvider>
+      <Shell />
+    </AuthProvider>
+  );
+}
+
+function Shell() {
+  const { session } = useAuth();
+  const route = useRoute();
+
+  useEffect(() => {
+    if (session === null && route.name !== 'login') navigate('/login');
+    if (session && route.name === 'login') navigate('/cameras');
+  }, [session, route.name]);
+
+  if (session === undefined) return <Spinner />;
+  if (session === null) return <LoginPage />;
+  return (
+    <LiveProvider token={session.token}>
+      <Header session={session} route={route} />
+      <Page route={route} />
+    </LiveProvider>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.name) {
+    case 'cameras':
+    case 'login':
+      return <CamerasPage />;
+    case 'camera':
+      return <CameraPage key={route.id} id={route.id} />;
+    case 'alerts':
+      return <AlertsPage />;
+    default:
+      return (
+        <main className="page">
+          <h1>Not found</h1>
+          <p>
+            <a href="#/cameras">Go to the cameras</a>
+          </p>
+        </main>
+      );
+  }
+}
+
+function Header({ session, route }: { session: Session; route: Route }) {
+  const { logout } = useAuth();
+  const { newAlerts, connected } = useLive();
+  const camerasActive = route.name === 'cameras' || route.name === 'camera';
+  return (
+    <header className="app-header">
+      <a href="#/cameras" className="brand">
+        <span className="logo" aria-hidden="true">
+          ◆
+        </span>{' '}
+        Iceberg
+      </a>
+      <nav aria-label="Main">
+        <a href="#/cameras" aria-current={camerasActive ? 'page' : undefined}>
+          Cameras
+        </a>
+        <a href="#/alerts" aria-current={route.name === 'alerts' ? 'page' : undefined}>
+          Alerts{' '}
+          <span
+            className={`count${newAlerts > 0 ? ' has-new' : ''}`}
+            data-testid="new-alerts-badge"
+            data-count={newAlerts}
+          >
+            {newAlerts}
+          </span>
+          <span className="sr-only">new</span>
+        </a>
+      </nav>
+      <div className="who">
+        <span
+          className={`live-dot${connected ? ' on' : ''}`}
+          title={connected ? 'Live' : 'Reconnecting…'}
+          aria-hidden="true"
+        />
+        <span className="sr-only">{connected ? 'Live updates on' : 'Live updates reconnecting'}</span>
+        <span className="org" data-testid="organisation-name">
+          {session.organisation.name}
+        </span>
+        <span className="role" data-testid="user-role">
+          {session.role}
+        </span>
+        <button type="button" className="ghost" onClick={() => void logout()}>
+          Log out
+        </button>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,138 @@
+import { useCallback, useEffect, useState } from 'react';
+import { type Camera, listCameras, listEvents, type TrackEvent } from '../api/client.ts';
+import { AuthImage } from '../components/auth-image.tsx';
+import { ErrorBox, errorMessage, formatTime, Spinner, StateBadge } from '../components/ui.tsx';
+import { useLiveMessages } from '../live.tsx';
+
+const RECENT_MS = 5 * 60_000;
+const REFRESH_MS = 30_000;
+
+interface CameraStatusData {
+  cameraId: string;
+  state: Camera['state'];
+  at: number;
+  problem: Camera['problem'];
+}
+
+export function CamerasPage() {
+  const [cameras, setCameras] = useState<Camera[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const ctrl = new AbortController();
+    listCameras(ctrl.signal)
+      .then((r) => setCameras(r.items))
+      .catch((err) => {
+        if (!ctrl.signal.aborted) setError(errorMessage(err));
+      });
+    return () => ctrl.abort();
+  }, []);
+
+  useLiveMessages((m) => {
+    if (m.type !== 'camera-status') return;
+    const s = m.data as CameraStatusData;
+    setCameras(
+      (prev) =>
+        prev?.map((c) =>
+          c.id === s.cameraId ? { ...c, state: s.state, problem: s.problem ?? null, stateAt: s.at } : c,
+        ) ?? prev,
+    );
+  });
+
+  return (
+    <main className="page">
+      <h1>Cameras</h1>
+      {error ? <ErrorBox message={error} /> : null}
+      {!cameras && !error ? <Spinner label="Loading cameras…" /> : null}
+      {cameras && cameras.length === 0 ? (
+        <div className="card empty">
+          <p>No cameras yet.</p>
+          <p className="muted">Add a camera with the CLI or the API, and it will show up here.</p>
+        </div>
+      ) : null}
+      {cameras && cameras.length > 0 ? (
+        <ul className="grid" aria-label="Cameras">
+          {cameras.map((c) => (
+            <li key={c.id}>
+              <CameraTile camera={c} />
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </main>
+  );
+}
+
+function CameraTile({ camera }: { camera: Camera }) {
+  const [recent, setRecent] = useState<TrackEvent[] | null>(null);
+  const [snapshot, setSnapshot] = useState<TrackEvent | null | undefined>(undefined);
+
+  const load = useCallback(
+    async (signal: AbortSignal) => {
+      const [latest, lastMinutes] = await Promise.all([
+        listEvents({ cameraId: camera.id, limit: '20' }, signal),
+        listEvents({ cameraId: camera.id, from: String(Date.now() - RECENT_MS), limit: '500' }, signal),
+      ]);
+      setSnapshot(latest.items.find((e) => e.snapshotUrl) ?? null);
+      setRecent(lastMinutes.items);
+    },
+    [camera.id],
+  );
+
+  useEffect(() => {
+    const ctrl = new AbortController();
+    const run = () => {
+      load(ctrl.signal).catch(() => {});
+    };
+    run();
+    const t = setInterval(run, REFRESH_MS);
+    return () => {
+      clearInterval(t);
+      ctrl.abort();
+    };
+  }, [load]);
+
+  const counts = new Map<string, number>();
+  for (const e of recent ?? []) counts.set(e.class, (counts.get(e.class) ?? 0) + 1);
+
+  return (
+    <a
+      className="card tile"
+      href={`#/cameras/${encodeURIComponent(camera.id)}`}
+      data-testid="camera-tile"
+      data-camera-id={camera.id}
+      data-state={camera.state}
+    >
+      <AuthImage src={snapshot?.snapshotUrl} alt={`Latest snapshot of ${camera.name}`} />
+      <div className="tile-body">
+        <div className="tile-head">
+          <h2>{camera.name}</h2>
+          <StateBadge state={camera.state} problem={camera.problem} />
+        </div>
+        <p className="muted small">
+          {snapshot
+            ? `Last seen ${formatTime(snapshot.firstSeenAt)}`
+            : snapshot === null
+              ? 'No events yet'
+              : '\u00a0'}
+        </p>
+        <div className="recent" data-testid="recent-objects">
+          <span className="muted small">Last 5 min:</span>{' '}
+          {recent === null ? (
+            <span className="muted small">…</span>
+          ) : counts.size === 0 ? (
+            <span className="muted small">nothing seen</span>
+          ) : (
+            [...counts.entries()]
+              .sort((a, b) => b[1] - a[1])
+              .map(([cls, n]) => (
+                <span key={cls} className="chip" data-class={cls}>
+                  {cls} × {n}
+                </span>
+              ))
+          )}
+        </div>
+      </div>
+    </a>
+  );
+}

@@ -1,0 +1,34 @@
+import { useEffect, useState } from 'react';
+
+export type Route =
+  | { name: 'login' }
+  | { name: 'cameras' }
+  | { name: 'camera'; id: string }
+  | { name: 'alerts' }
+  | { name: 'notFound' };
+
+export function parseHash(hash: string): Route {
+  const path = hash.replace(/^#/, '') || '/';
+  const parts = path.split('/').filter(Boolean);
+  if (parts.length === 0) return { name: 'cameras' };
+  if (parts[0] === 'login' && parts.length === 1) return { name: 'login' };
+  if (parts[0] === 'cameras' && parts.length === 1) return { name: 'cameras' };
+  if (parts[0] === 'cameras' && parts.length === 2 && parts[1])
+    return { name: 'camera', id: decodeURIComponent(parts[1]) };
+  if (parts[0] === 'alerts' && parts.length === 1) return { name: 'alerts' };
+  return { name: 'notFound' };
+}
+
+export function navigate(path: string): void {
+  window.location.hash = path;
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseHash(window.location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseHash(window.location.hash));
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
