@@ -1,6 +1,7 @@
 export * from './alerts/alert-service.ts';
 export * from './alerts/rule-evaluator.ts';
 export * from './api-deps.ts';
+export * from './auth/passwords.ts';
 export * from './http/api.ts';
 export * from './http/app.ts';
 export * from './live/ws-hub.ts';

@@ -4,8 +4,11 @@ import { Spinner } from './components/ui.tsx';
 import { LiveProvider, useLive } from './live.tsx';
 import { AlertsPage } from './pages/alerts.tsx';
 import { CameraPage } from './pages/camera.tsx';
+import { CameraFormPage } from './pages/camera-form.tsx';
 import { CamerasPage } from './pages/cameras.tsx';
 import { LoginPage } from './pages/login.tsx';
+import { RuleEditorPage } from './pages/rule-editor.tsx';
+import { RulesPage } from './pages/rules.tsx';
 import { navigate, type Route, useRoute } from './router.ts';
 
 export function App() {
@@ -42,8 +45,14 @@ function Page({ route }: { route: Route }) {
       return <CamerasPage />;
     case 'camera':
       return <CameraPage key={route.id} id={route.id} />;
+    case 'cameraForm':
+      return <CameraFormPage key={route.id ?? 'new'} id={route.id} />;
     case 'alerts':
       return <AlertsPage />;
+    case 'rules':
+      return <RulesPage />;
+    case 'rule':
+      return <RuleEditorPage key={route.id ?? 'new'} id={route.id} />;
     default:
       return (
         <main className="page">
@@ -59,7 +68,7 @@ function Page({ route }: { route: Route }) {
 function Header({ session, route }: { session: Session; route: Route }) {
   const { logout } = useAuth();
   const { newAlerts, connected } = useLive();
-  const camerasActive = route.name === 'cameras' || route.name === 'camera';
+  const camerasActive = route.name === 'cameras' || route.name === 'camera' || route.name === 'cameraForm';
   return (
     <header className="app-header">
       <a href="#/cameras" className="brand">
@@ -82,6 +91,9 @@ function Header({ session, route }: { session: Session; route: Route }) {
             {newAlerts}
           </span>
           <span className="sr-only">new</span>
+        </a>
+        <a href="#/rules" aria-current={route.name === 'rules' || route.name === 'rule' ? 'page' : undefined}>
+          Rules
         </a>
       </nav>
       <div className="who">

@@ -4,7 +4,10 @@ export type Route =
   | { name: 'login' }
   | { name: 'cameras' }
   | { name: 'camera'; id: string }
+  | { name: 'cameraForm'; id: string | null }
   | { name: 'alerts' }
+  | { name: 'rules' }
+  | { name: 'rule'; id: string | null }
   | { name: 'notFound' };
 
 export function parseHash(hash: string): Route {
@@ -13,9 +16,16 @@ export function parseHash(hash: string): Route {
   if (parts.length === 0) return { name: 'cameras' };
   if (parts[0] === 'login' && parts.length === 1) return { name: 'login' };
   if (parts[0] === 'cameras' && parts.length === 1) return { name: 'cameras' };
+  if (parts[0] === 'cameras' && parts.length === 2 && parts[1] === 'new')
+    return { name: 'cameraForm', id: null };
+  if (parts[0] === 'cameras' && parts.length === 3 && parts[1] && parts[2] === 'edit')
+    return { name: 'cameraForm', id: decodeURIComponent(parts[1]) };
   if (parts[0] === 'cameras' && parts.length === 2 && parts[1])
     return { name: 'camera', id: decodeURIComponent(parts[1]) };
   if (parts[0] === 'alerts' && parts.length === 1) return { name: 'alerts' };
+  if (parts[0] === 'rules' && parts.length === 1) return { name: 'rules' };
+  if (parts[0] === 'rules' && parts.length === 2 && parts[1])
+    return { name: 'rule', id: parts[1] === 'new' ? null : decodeURIComponent(parts[1]) };
   return { name: 'notFound' };
 }
 

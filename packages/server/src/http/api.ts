@@ -3,6 +3,7 @@ import type { ApiDeps } from '../api-deps.ts';
 import { buildApp } from './app.ts';
 import { registerAlertRoutes } from './routes/alerts.routes.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
+import { registerCameraProbeRoutes } from './routes/camera-probe.routes.ts';
 import { registerCameraRoutes } from './routes/cameras.routes.ts';
 import { registerDeadLetterRoutes } from './routes/dead-letters.routes.ts';
 import { registerDeviceRoutes } from './routes/devices.routes.ts';
@@ -17,6 +18,7 @@ import { registerWebRoutes } from './routes/web.routes.ts';
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   return buildApp({ logger: deps.logger }, async (app) => {
     await registerAuthRoutes(app, deps);
+    await registerCameraProbeRoutes(app, deps);
     await registerCameraRoutes(app, deps);
     await registerSiteRoutes(app, deps);
     await registerDeviceRoutes(app, deps);

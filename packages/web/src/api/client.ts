@@ -33,6 +33,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** `error.details` of the answer, e.g. `{ issues: [{ path, message }] }` for an invalid rule */
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -87,12 +89,13 @@ export async function api<T>(
     data = null;
   }
   if (!res.ok) {
-    const e = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    const e = (data as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
     if (res.status === 401 && !path.startsWith('/api/auth/login')) onUnauthorized?.();
     throw new ApiError(
       res.status,
       e?.code ?? `HTTP_${res.status}`,
       e?.message ?? `Request failed (${res.status})`,
+      e?.details,
     );
   }
   return data as T;
@@ -151,3 +154,32 @@ export const OBJECT_CLASSES: readonly ObjectClass[] = [
 export type CameraDetail = Json<paths['/api/cameras/{id}']['get']['responses']['200']>;
 export const getCamera = (id: string, signal?: AbortSignal) =>
   api<CameraDetail>(`/api/cameras/${encodeURIComponent(id)}`, { signal });
+
+export type RuleList = Json<paths['/api/rules']['get']['responses']['200']>;
+export type Rule = RuleList['items'][number];
+export type RuleSpec = NonNullable<paths['/api/rules']['post']['requestBody']>['content']['application/json'];
+export type RuleTrigger = Rule['spec']['trigger'];
+export type RuleAction = Rule['spec']['actions'][number];
+export type Weekday = NonNullable<Rule['spec']['schedule']>['days'][number];
+
+export const listRules = (signal?: AbortSignal) => api<RuleList>('/api/rules?limit=500', { signal });
+export const getRule = (id: string, signal?: AbortSignal) =>
+  api<Rule>(`/api/rules/${encodeURIComponent(id)}`, { signal });
+export const createRule = (spec: RuleSpec) => api<Rule>('/api/rules', { method: 'POST', body: spec });
+export const updateRule = (id: string, spec: RuleSpec) =>
+  api<Rule>(`/api/rules/${encodeURIComponent(id)}`, { method: 'PUT', body: spec });
+export const setRuleEnabled = (id: string, enabled: boolean) =>
+  api<Rule>(`/api/rules/${encodeURIComponent(id)}`, { method: 'PATCH', body: { enabled } });
+export const deleteRule = (id: string) =>
+  api<unknown>(`/api/rules/${encodeURIComponent(id)}`, { method: 'DELETE' });
+
+/** The `{ path, message }` issues of an invalid-input error, if the server gave any. */
+export function validationIssues(err: unknown): { path: string; message: string }[] {
+  if (!(err instanceof ApiError)) return [];
+  const issues = (err.details as { issues?: unknown } | null | undefined)?.issues;
+  if (!Array.isArray(issues)) return [];
+  return issues.filter(
+    (i): i is { path: string; message: string } =>
+      !!i && typeof i.path === 'string' && typeof i.message === 'string',
+  );
+}

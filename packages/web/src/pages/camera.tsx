@@ -7,6 +7,7 @@ import {
   type ObjectClass,
   type TrackEvent,
 } from '../api/client.ts';
+import { useAuth } from '../auth.tsx';
 import { AuthImage } from '../components/auth-image.tsx';
 import {
   ErrorBox,
@@ -26,6 +27,8 @@ const RANGES = [
 type RangeKey = (typeof RANGES)[number]['key'];
 
 export function CameraPage({ id }: { id: string }) {
+  const { session } = useAuth();
+  const canEdit = session?.role === 'owner' || session?.role === 'admin';
   const [camera, setCamera] = useState<CameraDetail | null>(null);
   const [cameraError, setCameraError] = useState<string | null>(null);
   const [latest, setLatest] = useState<TrackEvent | null | undefined>(undefined);
@@ -84,6 +87,11 @@ export function CameraPage({ id }: { id: string }) {
       <div className="camera-head">
         <h1>{camera?.name ?? id}</h1>
         {camera ? <StateBadge state={camera.state} problem={camera.problem} /> : null}
+        {canEdit ? (
+          <a className="button-link" href={`#/cameras/${encodeURIComponent(id)}/edit`}>
+            Edit camera
+          </a>
+        ) : null}
       </div>
       <section className="card camera-latest" aria-label="Latest snapshot">
         <AuthImage src={latest?.snapshotUrl} alt="Latest snapshot" className="large" />

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { type Camera, listCameras, listEvents, type TrackEvent } from '../api/client.ts';
+import { useAuth } from '../auth.tsx';
 import { AuthImage } from '../components/auth-image.tsx';
 import { ErrorBox, errorMessage, formatTime, Spinner, StateBadge } from '../components/ui.tsx';
 import { useLiveMessages } from '../live.tsx';
@@ -15,6 +16,8 @@ interface CameraStatusData {
 }
 
 export function CamerasPage() {
+  const { session } = useAuth();
+  const canEdit = session?.role === 'owner' || session?.role === 'admin';
   const [cameras, setCameras] = useState<Camera[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -42,6 +45,13 @@ export function CamerasPage() {
   return (
     <main className="page">
       <h1>Cameras</h1>
+      {canEdit ? (
+        <p className="toolbar">
+          <a href="#/cameras/new" className="button-link" data-testid="add-camera">
+            Add camera
+          </a>
+        </p>
+      ) : null}
       {error ? <ErrorBox message={error} /> : null}
       {!cameras && !error ? <Spinner label="Loading cameras…" /> : null}
       {cameras && cameras.length === 0 ? (
