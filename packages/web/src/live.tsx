@@ -18,7 +18,7 @@ interface LiveValue {
 
 const LiveContext = createContext<LiveValue | null>(null);
 
-/** One WebSocket per session (topics alerts + status), reconnecting with backoff. */
+/** One WebSocket per session (topics alerts + status + detections), reconnecting with backoff. */
 export function LiveProvider({ token, children }: { token: string; children: ReactNode }) {
   const listeners = useRef(new Set<Listener>());
   const [connected, setConnected] = useState(false);
@@ -53,7 +53,7 @@ export function LiveProvider({ token, children }: { token: string; children: Rea
     const connect = () => {
       const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
       ws = new WebSocket(
-        `${proto}//${window.location.host}/api/ws?token=${encodeURIComponent(token)}&topics=alerts,status`,
+        `${proto}//${window.location.host}/api/ws?token=${encodeURIComponent(token)}&topics=alerts,status,detections`,
       );
       ws.onopen = () => {
         attempt = 0;
@@ -114,4 +114,32 @@ export function useLiveMessages(handler: Listener): void {
   const ref = useRef(handler);
   ref.current = handler;
   useEffect(() => subscribe((m) => ref.current(m)), [subscribe]);
+}
+
+/** One detected object of a detection frame (box normalised 0..1 as [x, y, w, h]). */
+export interface LiveObject {
+  trackId: string | null;
+  class: string;
+  score: number;
+  box: [number, number, number, number];
+}
+
+/** A detection frame pushed by the server (DetectionFrameV1). */
+export interface DetectionFrame {
+  cameraId: string;
+  capturedAt: number;
+  frame: { width: number; height: number };
+  inferred?: boolean;
+  objects: LiveObject[];
+}
+
+/** Calls handler for every detection frame of one camera. */
+export function useDetections(cameraId: string, handler: (frame: DetectionFrame) => void): void {
+  const ref = useRef(handler);
+  ref.current = handler;
+  useLiveMessages((m) => {
+    if (m.type !== 'detection') return;
+    const f = m.data as DetectionFrame | null;
+    if (f && f.cameraId === cameraId && Array.isArray(f.objects)) ref.current(f);
+  });
 }

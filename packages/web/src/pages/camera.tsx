@@ -9,6 +9,7 @@ import {
 } from '../api/client.ts';
 import { useAuth } from '../auth.tsx';
 import { AuthImage } from '../components/auth-image.tsx';
+import { LiveBoxes } from '../components/live-boxes.tsx';
 import {
   ErrorBox,
   errorMessage,
@@ -94,7 +95,10 @@ export function CameraPage({ id }: { id: string }) {
         ) : null}
       </div>
       <section className="card camera-latest" aria-label="Latest snapshot">
-        <AuthImage src={latest?.snapshotUrl} alt="Latest snapshot" className="large" />
+        <div className="live-frame">
+          <AuthImage src={latest?.snapshotUrl} alt="Latest snapshot" className="large" />
+          <LiveBoxes cameraId={id} />
+        </div>
         {latest ? (
           <p className="muted small">
             {latest.class} · {formatTime(latest.firstSeenAt)}

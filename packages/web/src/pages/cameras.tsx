@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { type Camera, listCameras, listEvents, type TrackEvent } from '../api/client.ts';
 import { useAuth } from '../auth.tsx';
 import { AuthImage } from '../components/auth-image.tsx';
+import { LiveBoxes } from '../components/live-boxes.tsx';
 import { ErrorBox, errorMessage, formatTime, Spinner, StateBadge } from '../components/ui.tsx';
 import { useLiveMessages } from '../live.tsx';
 
@@ -113,7 +114,10 @@ function CameraTile({ camera }: { camera: Camera }) {
       data-camera-id={camera.id}
       data-state={camera.state}
     >
-      <AuthImage src={snapshot?.snapshotUrl} alt={`Latest snapshot of ${camera.name}`} />
+      <div className="live-frame">
+        <AuthImage src={snapshot?.snapshotUrl} alt={`Latest snapshot of ${camera.name}`} />
+        <LiveBoxes cameraId={camera.id} />
+      </div>
       <div className="tile-body">
         <div className="tile-head">
           <h2>{camera.name}</h2>
