@@ -1,62 +1,25 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type AllInOne, startAllInOne } from '@iceberg/cli/all-in-one';
-import { loadConfig } from '@iceberg/config';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { AllInOne } from '@iceberg/cli/all-in-one';
+import type { Page } from 'playwright-core';
+import { type BrowserHarness, shots, startBrowserHarness } from './browser-harness.ts';
 
-const root = process.env.ICEBERG_ROOT ?? join(import.meta.dirname, '../../..');
-/** Screenshots of the main pages, kept as artefacts of the test run (documented in the README). */
-const shots = join(root, 'artifacts/screenshots');
 const email = 'owner@camera-page.test';
 const password = 'a-long-web-password';
 
 describe('camera page and grid live boxes in Chromium', { timeout: 180_000 }, () => {
   let app: AllInOne;
-  let browser: Browser;
+  let h: BrowserHarness;
   let page: Page;
 
   before(async () => {
-    mkdirSync(shots, { recursive: true });
-    const config = loadConfig({
-      baseDir: root,
-      overrides: {
-        dataDir: mkdtempSync(join(tmpdir(), 'iceberg-camera-page-')),
-        log: { level: 'silent' },
-        server: { port: 0, admin: { email, password, org: 'Camera Page Test' } },
-        cameras: [
-          {
-            id: 'demo',
-            name: 'Sample',
-            input: join(root, 'assets/samples/vtest.mp4'),
-            loop: true,
-            realtime: true,
-          },
-        ],
-      },
-    });
-    app = await startAllInOne(config, { withDemoRule: true });
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    h = await startBrowserHarness({ name: 'camera-page', email, password, withDemoRule: true });
+    ({ app, page } = h);
   });
 
   after(async () => {
-    await browser?.close();
-    await app?.stop();
+    await h?.close();
   });
 
   test('the tile of camera demo shows live boxes after logging in', async () => {

@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type AllInOne, startAllInOne } from '@iceberg/cli/all-in-one';
-import { loadConfig } from '@iceberg/config';
+import type { AllInOne } from '@iceberg/cli/all-in-one';
 import { hashPassword } from '@iceberg/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { type BrowserHarness, shots, startBrowserHarness } from './browser-harness.ts';
 
-const root = process.env.ICEBERG_ROOT ?? join(import.meta.dirname, '../../..');
-const shots = join(root, 'artifacts/screenshots');
 const email = 'owner@rules.test';
 const password = 'a-long-rules-password';
 const viewerEmail = 'viewer@rules.test';
@@ -23,7 +19,7 @@ interface RuleItem {
 
 describe('rule editor in Chromium against the real all-in-one server', { timeout: 120_000 }, () => {
   let app: AllInOne;
-  let browser: Browser;
+  let h: BrowserHarness;
   let page: Page;
 
   async function logIn(p: Page, who: string, pw: string) {
@@ -35,25 +31,13 @@ describe('rule editor in Chromium against the real all-in-one server', { timeout
   }
 
   before(async () => {
-    mkdirSync(shots, { recursive: true });
-    const config = loadConfig({
-      baseDir: root,
-      overrides: {
-        dataDir: mkdtempSync(join(tmpdir(), 'iceberg-rules-web-')),
-        log: { level: 'silent' },
-        server: { port: 0, admin: { email, password, org: 'Rules Test' } },
-        cameras: [
-          {
-            id: 'demo',
-            name: 'Sample',
-            input: join(root, 'assets/samples/vtest.mp4'),
-            loop: true,
-            realtime: true,
-          },
-        ],
-      },
+    h = await startBrowserHarness({
+      name: 'rules-web',
+      email,
+      password,
+      viewport: { width: 1280, height: 900 },
     });
-    app = await startAllInOne(config);
+    ({ app, page } = h);
     const owner = await app.server.store.users.findByEmail(email);
     assert.ok(owner);
     await app.server.store.users.create({
@@ -63,25 +47,10 @@ describe('rule editor in Chromium against the real all-in-one server', { timeout
       role: 'viewer',
       passwordHash: await hashPassword(viewerPassword),
     });
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   });
 
   after(async () => {
-    await browser?.close();
-    await app?.stop();
+    await h?.close();
   });
 
   test('an owner draws a zone and saves a rule', async () => {
@@ -154,7 +123,7 @@ describe('rule editor in Chromium against the real all-in-one server', { timeout
   });
 
   test('a viewer sees the rules but cannot create or edit them', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await h.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const viewer = await context.newPage();
     try {
       await logIn(viewer, viewerEmail, viewerPassword);
