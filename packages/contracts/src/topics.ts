@@ -1,6 +1,8 @@
 import type { z } from 'zod';
+import { CommandAckV1, CommandV1 } from './command.ts';
 import { DeadLetterV1 } from './dead-letter.ts';
 import { DetectionFrameV1 } from './detection.ts';
+import { RecordingEventV1 } from './recording.ts';
 import { CameraStatusV1, DeviceStatusV1 } from './status.ts';
 import { TrackEventV1 } from './track.ts';
 
@@ -54,6 +56,29 @@ export const topics = {
     schemaName: 'device-status.v1',
     key: byDevice,
     description: 'Device heartbeats, keyed by device.',
+  }),
+  recordings: topic({
+    name: 'recordings',
+    schema: RecordingEventV1,
+    schemaName: 'recording.v1',
+    key: byCamera,
+    description:
+      'The DVR segment index (SegmentRecorded / SegmentsDeleted) and recorder state, keyed by camera.',
+  }),
+  commands: topic({
+    name: 'commands',
+    schema: CommandV1,
+    schemaName: 'command.v1',
+    key: byDevice,
+    description: 'Server → device commands (StartStream / StopStream), keyed by the addressed device.',
+  }),
+  commandAcks: topic({
+    name: 'command-acks',
+    schema: CommandAckV1,
+    schemaName: 'command-ack.v1',
+    key: byDevice,
+    description:
+      'Device → server acknowledgements of commands (accepted, started, failed, stopped), keyed by device.',
   }),
   deadLetters: topic({
     name: 'dead-letters',
