@@ -30,8 +30,11 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
   || die "Node.js $(node --version) is too old: Iceberg needs 20.19 or newer"
 
 # --- Debian packages ---------------------------------------------------------------------------
-# Runtime: ffmpeg (camera input, scaling, encoding). Tests also need a PostgreSQL server.
-APT_RUNTIME=(ffmpeg)
+# Runtime: ffmpeg (camera input, scaling, encoding, recording, live push); nginx with the RTMP
+# module (the re-streaming server for live view); GStreamer's RTSP server through python3-gi
+# (`iceberg convert` and the device's local RTSP output). Tests also need a PostgreSQL server.
+APT_RUNTIME=(ffmpeg nginx libnginx-mod-rtmp python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
 APT_TEST=(postgresql chromium)  # a real PostgreSQL for the storage tests, Chromium for the web app's end-to-end tests
 want=("${APT_RUNTIME[@]}")
 [ "$MODE" = test ] && want+=("${APT_TEST[@]}")
