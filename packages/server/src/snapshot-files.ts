@@ -24,17 +24,27 @@ const REF_SHAPE = /^snapshots\/[^/\\]+(\/[^/\\]+)*\.jpe?g$/i;
  * empty segments, backslashes or control characters, not a `.jpg`, or outside
  * `<dataDir>/snapshots`. The data directory also holds the database and recordings, so a
  * reference may never name anything but a snapshot. Purely lexical: `SnapshotFiles.read` also
- * resolves symbolic links before it opens anything.
+ * resolves symbolic links before it opens anything. With `orgId`, the reference must also lie in
+ * that organisation's folder (`snapshots/<org>/…`): a device of one organisation cannot make the
+ * server serve another organisation's pictures by publishing a reference into its folder.
  */
-export function resolveSnapshotPath(dataDir: string, ref: string): string | null {
+export function resolveSnapshotPath(dataDir: string, ref: string, orgId?: string): string | null {
   if (ref.length === 0 || ref.length > 512) return null;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(ref)) return null;
   if (isAbsolute(ref) || !REF_SHAPE.test(ref)) return null;
   if (ref.split('/').some((s) => s === '.' || s === '..' || s === '')) return null;
-  const root = resolve(dataDir, SNAPSHOT_FOLDER);
+  const root = snapshotRoot(dataDir, orgId);
+  if (root === null) return null;
   const path = resolve(dataDir, ref);
   return path.startsWith(root + sep) ? path : null;
+}
+
+/** `<dataDir>/snapshots`, or the organisation's own folder in it when `orgId` is given (null: not an id). */
+function snapshotRoot(dataDir: string, orgId?: string): string | null {
+  if (orgId === undefined) return resolve(dataDir, SNAPSHOT_FOLDER);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(orgId)) return null;
+  return resolve(dataDir, SNAPSHOT_FOLDER, orgId);
 }
 
 const MISSING = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EISDIR', 'ENAMETOOLONG']);
@@ -49,14 +59,18 @@ export class SnapshotFiles {
     private readonly maxBytes: number = MAX_SNAPSHOT_BYTES,
   ) {}
 
-  /** The picture of `ref`, or null when the reference is not valid or the file is not there. */
-  async read(ref: string): Promise<SnapshotFile | null> {
-    const path = resolveSnapshotPath(this.dataDir, ref);
-    if (path === null) return null;
+  /**
+   * The picture of `ref` in the folder of organisation `orgId`, or null when the reference is not
+   * valid, lies outside that folder, or the file is not there.
+   */
+  async read(ref: string, orgId: string): Promise<SnapshotFile | null> {
+    const path = resolveSnapshotPath(this.dataDir, ref, orgId);
+    const folder = snapshotRoot(this.dataDir, orgId);
+    if (path === null || folder === null) return null;
     let real: string;
     let root: string;
     try {
-      [real, root] = await Promise.all([realpath(path), realpath(resolve(this.dataDir, SNAPSHOT_FOLDER))]);
+      [real, root] = await Promise.all([realpath(path), realpath(folder)]);
     } catch (err) {
       if (MISSING.has((err as NodeJS.ErrnoException).code ?? '')) return null;
       throw err;

@@ -76,12 +76,12 @@ describe('alerts API: list, look, acknowledge, resolve', () => {
           orgId: 'org-a',
           id: `al-${i}`,
           ...seed,
-          snapshot: i === 0 ? 'snapshots/front-door/20251124/t-1.jpg' : null,
+          snapshot: i === 0 ? 'snapshots/org-a/front-door/20251124/t-1.jpg' : null,
         }),
       );
       seededA.set(`al-${i}`, seed);
     }
-    t.writeDataFile('snapshots/front-door/20251124/t-1.jpg', picture);
+    t.writeDataFile('snapshots/org-a/front-door/20251124/t-1.jpg', picture);
     // org-b: an alert with the same id as one of org-a's, and one of its own.
     await t.store.alerts.insertIfNew(alertInput({ orgId: 'org-b', id: 'al-0', at: T0, cameraId: 'b-cam' }));
     await t.store.alerts.insertIfNew(

@@ -83,12 +83,12 @@ describe('events API: tracked objects of the caller’s organisation', () => {
           lastSeenAt,
           ended,
           class: cls,
-          snapshot: i === 0 ? snapshotRef('snapshots/front-door/20251124/t-0.jpg') : null,
+          snapshot: i === 0 ? snapshotRef('snapshots/org-a/front-door/20251124/t-0.jpg') : null,
         }),
       );
       seededA.set(`${cameraId}/t-${i}`, { cameraId, class: cls, firstSeenAt, lastSeenAt, ended });
     }
-    t.writeDataFile('snapshots/front-door/20251124/t-0.jpg', picture);
+    t.writeDataFile('snapshots/org-a/front-door/20251124/t-0.jpg', picture);
     // org-b: the same camera and track ids (different data), and one of its own.
     await t.store.tracks.applyEvent(
       trackEvent({
@@ -97,10 +97,10 @@ describe('events API: tracked objects of the caller’s organisation', () => {
         trackId: 't-0',
         firstSeenAt: T0 + 30 * MIN,
         class: 'dog',
-        snapshot: snapshotRef('snapshots/front-door/20251124/t-0-b.jpg'),
+        snapshot: snapshotRef('snapshots/org-b/front-door/20251124/t-0-b.jpg'),
       }),
     );
-    t.writeDataFile('snapshots/front-door/20251124/t-0-b.jpg', jpegBytes('org-b'));
+    t.writeDataFile('snapshots/org-b/front-door/20251124/t-0-b.jpg', jpegBytes('org-b'));
     await t.store.tracks.applyEvent(
       trackEvent({ orgId: 'org-b', cameraId: 'b-only', trackId: 'secret', firstSeenAt: T0 + 3 * MIN }),
     );
@@ -281,7 +281,7 @@ describe('events API: tracked objects of the caller’s organisation', () => {
         cameraId: 'yard',
         trackId: 'gone',
         firstSeenAt: T0,
-        snapshot: snapshotRef('snapshots/yard/20251124/gone.jpg'),
+        snapshot: snapshotRef('snapshots/org-a/yard/20251124/gone.jpg'),
       }),
     );
     const gone = await t.as(A, { method: 'GET', url: '/api/cameras/yard/events/gone/snapshot' });
@@ -295,9 +295,9 @@ describe('events API: tracked objects of the caller’s organisation', () => {
     t.writeDataFile('db/secret.jpg', Buffer.from('database'));
     const outside = join(t.deps.dataDir, '..', `outside-${process.pid}.jpg`);
     writeFileSync(outside, 'outside');
-    mkdirSync(join(t.deps.dataDir, 'snapshots', 'evil'), { recursive: true });
-    symlinkSync(outside, join(t.deps.dataDir, 'snapshots', 'evil', 'link.jpg'));
-    symlinkSync(join(t.deps.dataDir, 'db'), join(t.deps.dataDir, 'snapshots', 'dblink'));
+    mkdirSync(join(t.deps.dataDir, 'snapshots', 'org-a', 'evil'), { recursive: true });
+    symlinkSync(outside, join(t.deps.dataDir, 'snapshots', 'org-a', 'evil', 'link.jpg'));
+    symlinkSync(join(t.deps.dataDir, 'db'), join(t.deps.dataDir, 'snapshots', 'org-a', 'dblink'));
     const refs = [
       'snapshots/../db/secret.jpg',
       '../outside.jpg',
@@ -305,8 +305,9 @@ describe('events API: tracked objects of the caller’s organisation', () => {
       'db/secret.jpg',
       `${t.deps.dataDir}/db/secret.jpg`,
       '/etc/passwd',
-      'snapshots/evil/link.jpg',
-      'snapshots/dblink/secret.jpg',
+      'snapshots/org-a/evil/link.jpg',
+      'snapshots/org-a/dblink/secret.jpg',
+      'snapshots/org-b/front-door/20251124/t-0-b.jpg',
       'snapshots\\..\\db\\secret.jpg',
       'snapshots//etc/passwd.jpg',
     ];
@@ -388,11 +389,24 @@ describe('snapshot files: references are confined to <dataDir>/snapshots', () =>
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const root = mkdtempSync(join(tmpdir(), 'iceberg-snap-'));
-    mkdirSync(join(root, 'snapshots', 'c'), { recursive: true });
-    writeFileSync(join(root, 'snapshots', 'c', 'big.jpg'), Buffer.alloc(2048));
-    writeFileSync(join(root, 'snapshots', 'c', 'ok.jpg'), Buffer.alloc(10));
+    mkdirSync(join(root, 'snapshots', 'org', 'c'), { recursive: true });
+    writeFileSync(join(root, 'snapshots', 'org', 'c', 'big.jpg'), Buffer.alloc(2048));
+    writeFileSync(join(root, 'snapshots', 'org', 'c', 'ok.jpg'), Buffer.alloc(10));
     const files = new SnapshotFiles(root, 1024);
-    assert.equal(await files.read('snapshots/c/big.jpg'), null);
-    assert.equal((await files.read('snapshots/c/ok.jpg'))?.bytes.length, 10);
+    assert.equal(await files.read('snapshots/org/c/big.jpg', 'org'), null);
+    assert.equal((await files.read('snapshots/org/c/ok.jpg', 'org'))?.bytes.length, 10);
+  });
+
+  test("a reference into another organisation's folder is not served", async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const root = mkdtempSync(join(tmpdir(), 'iceberg-snap-'));
+    mkdirSync(join(root, 'snapshots', 'acme', 'c'), { recursive: true });
+    writeFileSync(join(root, 'snapshots', 'acme', 'c', 't.jpg'), Buffer.alloc(10));
+    const files = new SnapshotFiles(root);
+    assert.equal((await files.read('snapshots/acme/c/t.jpg', 'acme'))?.bytes.length, 10);
+    assert.equal(await files.read('snapshots/acme/c/t.jpg', 'globex'), null);
+    assert.equal(await files.read('snapshots/acme/c/t.jpg', '..'), null);
+    assert.equal(resolveSnapshotPath(root, 'snapshots/acme/c/t.jpg', 'globex'), null);
   });
 });

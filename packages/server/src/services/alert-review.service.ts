@@ -119,7 +119,7 @@ export class AlertReviewService {
   async snapshot(orgId: string, id: string): Promise<SnapshotFile> {
     const alert = await this.alert(orgId, id);
     if (!alert.snapshot) throw new IcebergError('ICEBERG_ERR_NOT_FOUND', `alert ${id} has no snapshot`);
-    const file = await this.deps.snapshots.read(alert.snapshot);
+    const file = await this.deps.snapshots.read(alert.snapshot, orgId);
     if (!file)
       throw new IcebergError(
         'ICEBERG_ERR_NOT_FOUND',

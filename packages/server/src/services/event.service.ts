@@ -78,7 +78,7 @@ export class EventService {
         'ICEBERG_ERR_NOT_FOUND',
         `event ${trackId} on camera ${cameraId} has no snapshot`,
       );
-    const file = await this.snapshots.read(track.snapshot.ref);
+    const file = await this.snapshots.read(track.snapshot.ref, orgId);
     if (!file)
       throw new IcebergError(
         'ICEBERG_ERR_NOT_FOUND',
