@@ -18,6 +18,8 @@ export interface ApiDeps {
   onRulesChanged?: (orgId: string) => void;
   /** The built web app (packages/web/dist) to serve at `/`; none: the API alone. */
   webRoot?: string;
+  /** How often an open WebSocket re-checks its session (default 30 s; tests shorten it). */
+  liveSessionCheckMs?: number;
   /** Called after a camera was created, changed or deleted. */
   onCameraChanged?: (orgId: string, cameraId: string) => void;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { hashToken } from '@iceberg/store';
 import WebSocket from 'ws';
 import { alertInput, createEventsApp, type EventsTestApp, T0 } from './events-helpers.ts';
 
@@ -182,6 +183,22 @@ describe('live push over WebSocket: authenticated, per organisation, per channel
     assert.deepEqual(frame.data, r.json());
     assert.deepEqual(await b.next(), { type: 'alert', data: { id: 'marker' } });
     await Promise.all([a.close(), b.close()]);
+  });
+
+  test('a socket is closed once its session ends (log-out or expiry)', async () => {
+    t.deps.liveSessionCheckMs = 50;
+    try {
+      const email = 'viewer@org-a.test';
+      const c = await open(url(email));
+      const closed = new Promise<number>((res) => c.socket.once('close', (code: number) => res(code)));
+      const session = await t.store.sessions.findValidByHash(hashToken(t.token(email)), t.clock.now());
+      assert.ok(session);
+      await t.store.sessions.delete(session.orgId, session.id);
+      assert.equal(await closed, 4001);
+      await waitFor(() => t.deps.hub.size === 0, 'the hub to drop the client');
+    } finally {
+      delete t.deps.liveSessionCheckMs;
+    }
   });
 
   test('the live-clients gauge follows connections', async () => {

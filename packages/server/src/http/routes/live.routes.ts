@@ -2,12 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import websocket from '@fastify/websocket';
+import { hashToken } from '@iceberg/store';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../../api-deps.ts';
 import type { LiveChannel } from '../../live/ws-hub.ts';
-import { authenticate, callerOf } from '../authenticate.ts';
+import { authenticate, bearerToken, callerOf } from '../authenticate.ts';
 import { ErrorBody } from '../query-schemas.ts';
 
 /** The channels a client may ask for. */
@@ -33,6 +34,10 @@ const LiveQuery = z.object({
 
 /** Clients only listen; anything they send is ignored, and large frames close the connection. */
 const MAX_CLIENT_FRAME_BYTES = 4096;
+
+/** How often an open socket's session is checked; the close code sent when it has ended. */
+const SESSION_CHECK_MS = 30_000;
+export const SESSION_ENDED_CODE = 4001;
 
 /** An upgrade socket that did not become a WebSocket is closed after this long without traffic. */
 const UPGRADE_IDLE_MS = 10_000;
@@ -84,7 +89,22 @@ export async function registerLiveRoutes(app: FastifyInstance, deps: ApiDeps): P
         const caller = callerOf(req);
         deps.hub.add(socket, caller.orgId, req.query.topics ?? ['alerts']);
         deps.metrics.liveClients.set(deps.hub.size);
-        socket.on('close', () => deps.metrics.liveClients.set(deps.hub.size));
+        // A socket lives no longer than its session: after log-out or expiry it is closed
+        // (code 4001) at the next check, so a revoked token stops receiving the organisation's events.
+        const tokenHash = hashToken(bearerToken(req) ?? '');
+        const check = setInterval(() => {
+          deps.store.sessions
+            .findValidByHash(tokenHash, deps.clock.now())
+            .then((session) => {
+              if (!session) socket.close(SESSION_ENDED_CODE, 'session ended: log in again');
+            })
+            .catch(() => undefined);
+        }, deps.liveSessionCheckMs ?? SESSION_CHECK_MS);
+        check.unref();
+        socket.on('close', () => {
+          clearInterval(check);
+          deps.metrics.liveClients.set(deps.hub.size);
+        });
         socket.on('message', () => undefined);
       },
     });
