@@ -34,8 +34,9 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 # module (the re-streaming server for live view); GStreamer's RTSP server through python3-gi
 # (`iceberg convert` and the device's local RTSP output). Tests also need a PostgreSQL server.
 APT_RUNTIME=(ffmpeg nginx libnginx-mod-rtmp python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
-APT_TEST=(postgresql chromium)  # a real PostgreSQL for the storage tests, Chromium for the web app's end-to-end tests
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gcc g++ make python3 libssl-dev libsasl2-dev libzstd-dev liblz4-dev libcurl4-openssl-dev)  # build the Kafka client (@confluentinc/kafka-javascript)
+APT_TEST=(postgresql chromium kcat librdkafka-dev)  # a real PostgreSQL for the storage tests, Chromium for the web app's end-to-end tests, librdkafka's mock Kafka cluster and kcat for the Kafka tests
 want=("${APT_RUNTIME[@]}")
 [ "$MODE" = test ] && want+=("${APT_TEST[@]}")
 missing=()
@@ -53,6 +54,8 @@ fi
 # --- npm packages ------------------------------------------------------------------------------
 # onnxruntime-node's install script would try to download CUDA libraries: skip it (CPU is built in).
 export ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip
+# The Kafka client cannot download its prebuilt binary here: build its bundled librdkafka (about 3 min).
+export CKJS_LINKING=dynamic
 LOCK_HASH="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ ! -f node_modules/.iceberg-lock-hash ] || [ "$(cat node_modules/.iceberg-lock-hash)" != "$LOCK_HASH" ]; then
   say "installing npm packages (npm ci)"

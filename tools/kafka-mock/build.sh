@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the mock Kafka cluster host (tools/kafka-mock/mock-cluster.c) into .cache/kafka-mock/.
+# Needs gcc and Debian's librdkafka-dev (the mock cluster ships in librdkafka itself).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="$root/.cache/kafka-mock"
+mkdir -p "$out"
+if [ ! -f /usr/include/librdkafka/rdkafka_mock.h ]; then
+  echo "kafka-mock: /usr/include/librdkafka/rdkafka_mock.h is missing: apt-get install librdkafka-dev" >&2
+  exit 1
+fi
+gcc -O2 -Wall -Wextra -o "$out/mock-cluster.tmp" "$here/mock-cluster.c" -lrdkafka
+mv "$out/mock-cluster.tmp" "$out/mock-cluster"
+echo "$out/mock-cluster"
