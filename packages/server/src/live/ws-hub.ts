@@ -1,7 +1,13 @@
 import type { WebSocket } from 'ws';
 
 /** What the server pushes on `/api/ws`: `{ "type": …, "data": … }` JSON text frames. */
-export type LiveMessageType = 'alert' | 'alert-updated' | 'detection' | 'camera-status' | 'device-status';
+export type LiveMessageType =
+  | 'alert'
+  | 'alert-updated'
+  | 'detection'
+  | 'camera-status'
+  | 'device-status'
+  | 'live-session';
 
 /** Channels a client can subscribe to (`?topics=alerts,detections`); alerts by default. */
 export const liveChannels = {
@@ -10,6 +16,7 @@ export const liveChannels = {
   detection: 'detections',
   'camera-status': 'status',
   'device-status': 'status',
+  'live-session': 'status',
 } as const satisfies Record<LiveMessageType, string>;
 export type LiveChannel = (typeof liveChannels)[LiveMessageType];
 

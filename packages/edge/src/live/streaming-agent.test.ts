@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Bus, MemoryBus } from '@iceberg/bus';
+import { ManualClock, TypedEmitter } from '@iceberg/common';
+import { IcebergConfig } from '@iceberg/config';
+import type { CommandAckV1, StartStreamV1 } from '@iceberg/contracts';
+import type { LivePush, LivePushEvents, PushFailure } from './push-process.ts';
+import { StreamingAgent } from './streaming-agent.ts';
+
+/** A push whose life the test decides. */
+class FakePush extends TypedEmitter<LivePushEvents> implements LivePush {
+  started = false;
+  stopped = false;
+  readonly pids = [1];
+  start(): void {
+    this.started = true;
+  }
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
+  run(): void {
+    this.emit('running');
+  }
+  fail(failure: PushFailure): void {
+    this.emit('ended', failure);
+  }
+}
+
+const config = IcebergConfig.parse({
+  org: 'acme',
+  device: { id: 'edge-1' },
+  cameras: [{ id: 'door', input: '/x.mp4' }],
+  live: { push: { restartBackoffSeconds: 1 } },
+});
+
+const start = (over: Partial<StartStreamV1> = {}): StartStreamV1 => ({
+  schema: 'command.v1',
+  type: 'StartStream',
+  commandId: 'c-1',
+  orgId: 'acme',
+  deviceId: 'edge-1',
+  cameraId: 'door',
+  streamId: 's-1',
+  issuedAt: 0,
+  publishUrl: 'rtmp://127.0.0.1/live/s-1?key=k',
+  annotated: false,
+  ttlSeconds: 30,
+  ...over,
+});
+
+async function setup() {
+  const bus = new Bus(new MemoryBus());
+  const acks: CommandAckV1[] = [];
+  await bus.subscribe('commandAcks', { group: 't' }, async (a) => {
+    acks.push(a);
+  });
+  const clock = new ManualClock(0);
+  const pushes: FakePush[] = [];
+  const agent = new StreamingAgent({
+    config,
+    bus,
+    clock,
+    random: () => 0.5,
+    createPush: () => {
+      const p = new FakePush();
+      pushes.push(p);
+      return p;
+    },
+  });
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  };
+  return { agent, acks, clock, pushes, settle };
+}
+
+describe('streaming agent (commands, TTL, restarts)', () => {
+  test('ignores commands addressed to another device or organisation', async () => {
+    const { agent, acks, pushes, settle } = await setup();
+    await agent.handle(start({ deviceId: 'edge-2' }));
+    await agent.handle(start({ orgId: 'globex' }));
+    await settle();
+    assert.equal(agent.counters.ignored, 2);
+    assert.equal(pushes.length, 0);
+    assert.equal(acks.length, 0);
+  });
+
+  test('stops the push when the TTL expires without renewal; a renewal extends it', async () => {
+    const { agent, acks, clock, pushes, settle } = await setup();
+    await agent.handle(start());
+    pushes[0]!.run();
+    await settle();
+    assert.deepEqual(
+      acks.map((a) => a.status),
+      ['accepted', 'started'],
+    );
+    clock.advance(20_000);
+    await agent.handle(start({ commandId: 'c-2' })); // renewal: same stream, new command
+    clock.advance(20_000);
+    await settle();
+    assert.equal(pushes[0]!.stopped, false, 'renewed at 20 s: still wanted at 40 s');
+    assert.equal(pushes.length, 1, 'a renewal does not start a second push');
+    clock.advance(11_000);
+    await settle();
+    assert.equal(pushes[0]!.stopped, true);
+    const last = acks.at(-1)!;
+    assert.equal(last.status, 'stopped');
+    assert.equal(last.reason, 'ttl_expired');
+    assert.equal(last.commandId, 'c-2', 'answers the latest command');
+    assert.deepEqual(agent.streamStates(), {});
+  });
+
+  test('a replayed command older than its time-to-live starts nothing', async () => {
+    const { agent, acks, clock, pushes, settle } = await setup();
+    clock.advance(10 * 60_000); // e.g. a device that resumed its consumer group after a restart
+    await agent.handle(start({ issuedAt: 0 }));
+    await settle();
+    assert.equal(pushes.length, 0);
+    assert.equal(agent.counters.stale, 1);
+    assert.equal(acks.at(-1)?.status, 'failed');
+    assert.equal(acks.at(-1)?.reason, 'ttl_expired');
+    await agent.handle(start({ commandId: 'c-fresh', issuedAt: clock.now() - 1_000 }));
+    await settle();
+    assert.equal(pushes.length, 1, 'a fresh command still starts');
+  });
+
+  test('a broken push is restarted with backoff while wanted; a refused key ends it', async () => {
+    const { agent, acks, clock, pushes, settle } = await setup();
+    await agent.handle(start());
+    pushes[0]!.run();
+    pushes[0]!.fail({ reason: 'publish_failed', message: 'the push broke', wasRunning: true });
+    await settle();
+    assert.equal(agent.streamStates()['s-1'], 'restarting');
+    clock.advance(1000);
+    assert.equal(pushes.length, 2, 'restarted after the backoff');
+    pushes[1]!.run();
+    await settle();
+    assert.equal(acks.filter((a) => a.status === 'started').length, 2);
+    pushes[1]!.fail({ reason: 'publish_refused', message: 'refused', wasRunning: false });
+    await settle();
+    assert.equal(acks.at(-1)?.status, 'failed');
+    assert.equal(acks.at(-1)?.reason, 'publish_refused');
+    clock.advance(60_000);
+    assert.equal(pushes.length, 2, 'not restarted');
+  });
+});
