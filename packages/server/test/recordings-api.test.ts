@@ -5,9 +5,7 @@
  * duration (ffprobe), and nothing of it reachable from another organisation.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,12 +14,10 @@ import { silentLogger } from '@iceberg/common';
 import type { RecordingEventV1, RecordingSegmentV1 } from '@iceberg/contracts';
 import { RecordingIngest } from '../src/ingest/recording-ingest.ts';
 import { createHarness, type Harness } from './api-harness.ts';
+import { cutSegments, decodedFrames, FPS, probeDuration, until } from './recording-fixtures.ts';
 
-const root = process.env.ICEBERG_ROOT ?? join(import.meta.dirname, '../../..');
-const sample = join(root, 'assets/samples/vtest.mp4');
 const A = 'owner@org-a.test';
 const B = 'owner@org-b.test';
-const FPS = 10;
 
 interface RangeView {
   segments: Array<{ segmentId: string; startedAt: number; endedAt: number; durationMs: number }>;
@@ -29,51 +25,6 @@ interface RangeView {
   totals: { segments: number; bytes: number; recordedMs: number; gapMs: number };
   playbackUrl: string | null;
   exportUrl: string | null;
-}
-
-/**
- * Cuts `seconds` of the sample from `offset` into 10 s fragmented-MP4 segments, as the recorder
- * does, files them under the data directory and returns them as the index would report them.
- */
-function record(
-  dataDir: string,
-  org: string,
-  camera: string,
-  startedAt: number,
-  offset: number,
-  seconds: number,
-) {
-  const work = mkdtempSync(join(tmpdir(), 'iceberg-rec-'));
-  execFileSync('ffmpeg', [
-    ...['-hide_banner', '-loglevel', 'error', '-ss', String(offset), '-t', String(seconds), '-i', sample],
-    ...['-map', '0:v', '-c', 'copy', '-f', 'segment', '-segment_time', '10', '-segment_format', 'mp4'],
-    ...['-segment_format_options', 'movflags=+frag_keyframe+empty_moov+default_base_moof'],
-    ...['-segment_list', join(work, 'list.csv'), '-segment_list_type', 'csv', join(work, 'seg%03d.mp4')],
-  ]);
-  const segments: RecordingSegmentV1[] = [];
-  let at = startedAt;
-  for (const line of readFileSync(join(work, 'list.csv'), 'utf8').trim().split('\n')) {
-    const [name, start, end] = line.split(',') as [string, string, string];
-    const durationMs = Math.round((Number(end) - Number(start)) * 1000);
-    const rel = `recordings/${org}/${camera}/20261125/10/${at}.mp4`;
-    mkdirSync(join(dataDir, rel, '..'), { recursive: true });
-    renameSync(join(work, name), join(dataDir, rel));
-    segments.push({
-      segmentId: `${camera}:${at}`,
-      startedAt: at,
-      endedAt: at + durationMs,
-      durationMs,
-      bytes: readFileSync(join(dataDir, rel)).length,
-      path: rel,
-      reason: 'continuous',
-      codec: 'h264',
-      width: 768,
-      height: 576,
-    });
-    at += durationMs;
-  }
-  rmSync(work, { recursive: true, force: true });
-  return segments;
 }
 
 function recorded(org: string, camera: string, segment: RecordingSegmentV1): RecordingEventV1 {
@@ -87,64 +38,6 @@ function recorded(org: string, camera: string, segment: RecordingSegmentV1): Rec
     at: segment.endedAt + 200,
     segment,
   };
-}
-
-/** Frames ffmpeg decodes from `input` (a file or URL), without blocking the server in this process. */
-async function decodedFrames(input: string): Promise<number> {
-  const proc = spawn(
-    'ffmpeg',
-    [
-      '-hide_banner',
-      '-nostdin',
-      '-v',
-      'error',
-      '-i',
-      input,
-      '-map',
-      '0:v',
-      '-fps_mode',
-      'passthrough',
-      '-f',
-      'null',
-      '-',
-      '-progress',
-      'pipe:1',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  proc.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const [code] = (await once(proc, 'close')) as [number | null];
-  assert.equal(code, 0, err);
-  return Number([...out.matchAll(/^frame=(\d+)$/gm)].at(-1)?.[1] ?? 0);
-}
-
-function probeDuration(file: string): number {
-  return Number(
-    execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], {
-      encoding: 'utf8',
-    }).trim(),
-  );
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | null | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('recordings: list, HLS VOD playback and export', { timeout: 120_000 }, () => {
@@ -170,8 +63,14 @@ describe('recordings: list, HLS VOD playback and export', { timeout: 120_000 }, 
     });
     await ingest.start();
     // 35 s of recording, a 60 s outage, then 20 s more (a new ffmpeg run: timestamps start again)
-    run1 = record(h.deps.dataDir, h.orgs.a, 'door', T0, 0, 35);
-    run2 = record(h.deps.dataDir, h.orgs.a, 'door', run1.at(-1)!.endedAt + 60_000, 40, 20);
+    run1 = cutSegments(h.deps.dataDir, { org: h.orgs.a, camera: 'door', startedAt: T0, seconds: 35 });
+    run2 = cutSegments(h.deps.dataDir, {
+      org: h.orgs.a,
+      camera: 'door',
+      startedAt: run1.at(-1)!.endedAt + 60_000,
+      offset: 40,
+      seconds: 20,
+    });
     for (const s of [...run1, ...run2]) await bus.publish('recordings', recorded(h.orgs.a, 'door', s));
     await until(
       'the segments to be indexed',

@@ -8,16 +8,14 @@
  * A wrong or missing token, and a device that is down, answer a clear 502 that names the device.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Bus, MemoryBus } from '@iceberg/bus';
 import { silentLogger } from '@iceberg/common';
 import { IcebergConfig } from '@iceberg/config';
-import { EdgeAgent, RecordingHttpServer, RecordingManager, segmentRef } from '@iceberg/edge';
+import { EdgeAgent, RecordingHttpServer, RecordingManager } from '@iceberg/edge';
 import type { FastifyInstance } from 'fastify';
 import { UrlSigner } from '../src/auth/url-signer.ts';
 import { buildApi } from '../src/http/api.ts';
@@ -27,90 +25,12 @@ import { CompositeSegmentReader, HttpSegmentReader } from '../src/recordings/htt
 import { LocalSegmentReader } from '../src/recordings/segment-reader.ts';
 import { RecordingService } from '../src/services/recording.service.ts';
 import { createHarness, type Harness } from './api-harness.ts';
+import { cutSegments, decodedFrames, FPS, probeDuration, until } from './recording-fixtures.ts';
 
-const root = process.env.ICEBERG_ROOT ?? join(import.meta.dirname, '../../..');
-const sample = join(root, 'assets/samples/vtest.mp4');
 const A = 'owner@org-a.test';
 const DEVICE = 'edge-7';
 const CAMERA = 'gate';
 const TOKEN = 'edge-7-media-token-0123456789abcdef';
-const FPS = 10;
-
-/** Cuts `seconds` of the sample into ~10 s fMP4 segments filed where the device's recorder files them. */
-function fileSegments(dataDir: string, org: string, startedAt: number, seconds: number): string[] {
-  const work = mkdtempSync(join(tmpdir(), 'iceberg-dist-cut-'));
-  execFileSync('ffmpeg', [
-    ...['-hide_banner', '-loglevel', 'error', '-t', String(seconds), '-i', sample],
-    ...['-map', '0:v', '-c', 'copy', '-f', 'segment', '-segment_time', '10', '-segment_format', 'mp4'],
-    ...['-segment_format_options', 'movflags=+frag_keyframe+empty_moov+default_base_moof'],
-    ...['-segment_list', join(work, 'list.csv'), '-segment_list_type', 'csv', join(work, 'seg%03d.mp4')],
-  ]);
-  let at = startedAt;
-  const refs: string[] = [];
-  for (const line of readFileSync(join(work, 'list.csv'), 'utf8').trim().split('\n')) {
-    const [name, start, end] = line.split(',') as [string, string, string];
-    const ref = segmentRef(org, CAMERA, at);
-    mkdirSync(dirname(join(dataDir, ref)), { recursive: true });
-    renameSync(join(work, name), join(dataDir, ref));
-    at += Math.round((Number(end) - Number(start)) * 1000);
-    refs.push(ref);
-  }
-  rmSync(work, { recursive: true, force: true });
-  return refs;
-}
-
-/** Frames ffmpeg decodes from `input` (a URL), in a child process (the server runs in this one). */
-async function decodedFrames(input: string): Promise<number> {
-  const proc = spawn(
-    'ffmpeg',
-    [
-      '-hide_banner',
-      '-nostdin',
-      '-v',
-      'error',
-      '-i',
-      input,
-      '-map',
-      '0:v',
-      '-fps_mode',
-      'passthrough',
-    ].concat(['-f', 'null', '-', '-progress', 'pipe:1']),
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  proc.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const [code] = (await once(proc, 'close')) as [number | null];
-  assert.equal(code, 0, err);
-  return Number([...out.matchAll(/^frame=(\d+)$/gm)].at(-1)?.[1] ?? 0);
-}
-
-function probeDuration(file: string): number {
-  return Number(
-    execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], {
-      encoding: 'utf8',
-    }).trim(),
-  );
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | null | false>,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('recordings in distributed mode: fetched from the device on demand', { timeout: 60_000 }, () => {
   let h: Harness;
@@ -175,7 +95,9 @@ describe('recordings in distributed mode: fetched from the device on demand', { 
 
     // The device: its own data directory, 35 s of recording, its index, its endpoint and heartbeat.
     deviceDir = mkdtempSync(join(tmpdir(), 'iceberg-device-'));
-    refs = fileSegments(deviceDir, h.orgs.a, T0, 35);
+    refs = cutSegments(deviceDir, { org: h.orgs.a, camera: CAMERA, startedAt: T0, seconds: 35 }).map(
+      (s) => s.path,
+    );
     const config = IcebergConfig.parse({
       org: h.orgs.a,
       device: { id: DEVICE },
