@@ -20,7 +20,11 @@ const config = loadConfig({
   overrides: {
     dataDir: mkdtempSync(join(tmpdir(), 'iceberg-alert-bench-')),
     log: { level: 'error' },
-    server: { port: 0, admin: { email: 'bench@iceberg.test', password: 'bench-password-1' } },
+    server: {
+      port: 0,
+      admin: { email: 'bench@iceberg.test', password: 'bench-password-1' },
+      restream: { rtmpPort: 0 },
+    },
     cameras: [{ id: 'demo', input: join(root, 'assets/samples/vtest.mp4'), loop: true, realtime: true }],
   },
 });

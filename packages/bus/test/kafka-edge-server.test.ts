@@ -74,6 +74,7 @@ async function startServer(): Promise<{ proc: Running; url: string; token: strin
       server: {
         port: 0,
         admin: { email: 'admin@acme.test', password: 'correct-horse-battery', org: 'acme' },
+        restream: { rtmpPort: 0 }, // a free port: parallel tests must not fight over 1935
       },
     }),
   );

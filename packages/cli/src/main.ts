@@ -6,9 +6,11 @@ const usage = `iceberg — an open smart DVR
 
 Usage:
   iceberg detect INPUT [--fps N] [--json] [--annotate OUT.mp4] [--classes a,b] [--min-score S] [--motion]
-  iceberg edge --config FILE [--camera NAME=INPUT ...] [--bus memory|kafka]
-  iceberg server --config FILE [--port P]
-  iceberg demo [--port P]
+  iceberg edge --config FILE [--camera NAME=INPUT ...] [--bus memory|kafka] [--kafka-brokers HOST:PORT,...]
+  iceberg server --config FILE [--port P] [--bus memory|kafka] [--kafka-brokers HOST:PORT,...]
+  iceberg demo [--port P] [--file | --rtsp]
+  iceberg convert --input INPUT --name NAME [--port 8554] [--host 0.0.0.0|127.0.0.1] [--loop]
+  iceberg restream [--config FILE] [--port P] [--rtmp-port P] [--stream NAME ...] [--hours H]
   iceberg help | version
 
 INPUT is anything ffmpeg reads: a file, rtsp://, rtmp://, http(s)://, /dev/videoN.
@@ -21,6 +23,8 @@ const commands: Record<string, () => Promise<Command>> = {
   edge: async () => (await import('./commands/edge.ts')).edgeCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
   server: async () => (await import('./commands/server.ts')).serverCommand,
+  convert: async () => (await import('./commands/convert.ts')).convertCommand,
+  restream: async () => (await import('./commands/restream.ts')).restreamCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

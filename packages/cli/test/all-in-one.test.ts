@@ -54,7 +54,7 @@ describe('all-in-one: sample camera → edge → bus → rules → alert pushed 
       overrides: {
         dataDir: mkdtempSync(join(tmpdir(), 'iceberg-aio-')),
         log: { level: 'silent' },
-        server: { port: 0, admin: { email, password, org: 'Demo' } },
+        server: { port: 0, admin: { email, password, org: 'Demo' }, restream: { rtmpPort: 0 } },
         cameras: [{ id: 'demo', input: join(root, 'assets/samples/vtest.mp4'), loop: true, realtime: true }],
       },
     });

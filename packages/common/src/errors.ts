@@ -16,6 +16,8 @@ export const errorCodes = {
   ICEBERG_ERR_RATE_LIMITED: 429,
   ICEBERG_ERR_DB_UNAVAILABLE: 503,
   ICEBERG_ERR_CAMERA_UNREACHABLE: 502,
+  /** A device's media endpoint (recordings in distributed mode) cannot be reached or refused the server. */
+  ICEBERG_ERR_DEVICE_UNREACHABLE: 502,
   ICEBERG_ERR_CAMERA_AUTH: 502,
   ICEBERG_ERR_CAMERA_INPUT: 422,
   ICEBERG_ERR_MODEL_MISSING: 500,
@@ -23,6 +25,11 @@ export const errorCodes = {
   ICEBERG_ERR_FFMPEG_MISSING: 500,
   ICEBERG_ERR_BUS_UNAVAILABLE: 503,
   ICEBERG_ERR_BUS_CLOSED: 503,
+  ICEBERG_ERR_RESTREAM_UNAVAILABLE: 503,
+  /** GStreamer's RTSP server (python3-gi, gir1.2-gst-rtsp-server-1.0) cannot be started. */
+  ICEBERG_ERR_RTSP_SERVER_MISSING: 500,
+  /** A port this process must listen on is taken. */
+  ICEBERG_ERR_ADDRESS_IN_USE: 500,
   ICEBERG_ERR_INTERNAL: 500,
 } as const;
 

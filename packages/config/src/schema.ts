@@ -36,6 +36,102 @@ export const DetectConfig = z
   })
   .strict();
 
+/** How a camera is recorded (the DVR): see docs/recording.md. */
+export const CameraRecordConfig = z
+  .object({
+    /** `continuous`: everything; `events`: only segments overlapping tracks (± pre/post roll); `off`. */
+    mode: z.enum(['continuous', 'events', 'off']).default('continuous'),
+    /** Target segment length; cuts happen on keyframes, so a segment is this long or a little longer. */
+    segmentSeconds: z.number().int().min(2).max(300).default(10),
+    /** Events mode: video kept before a track starts and after it ends. */
+    preRollSeconds: z.number().min(0).max(300).default(10),
+    postRollSeconds: z.number().min(0).max(300).default(10),
+    /** This camera's own caps (the overall caps in `recording.retention` apply as well). */
+    retention: z
+      .object({
+        maxAgeDays: z.number().positive().max(3650).optional(),
+        maxSizeGB: z.number().positive().optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+export type CameraRecordConfig = z.infer<typeof CameraRecordConfig>;
+
+/**
+ * The device's media endpoint (distributed mode, docs/recording.md): `GET /recordings/<path>` of
+ * the indexed segments, for the server only (bearer `token`). Off by default (the all-in-one box
+ * reads its own disk).
+ */
+export const RecordingHttpConfig = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Address to listen on: 0.0.0.0 (the network) or 127.0.0.1 (this box only). */
+    host: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[A-Za-z0-9.:[\]-]+$/, 'an IP address or host name')
+      .default('0.0.0.0'),
+    port: z.number().int().min(0).max(65535).default(8090),
+    /** The secret the server sends as `Authorization: Bearer …` (server.deviceMedia.tokens holds the same). */
+    token: z.string().min(24, 'at least 24 characters').max(512).optional(),
+    /** The URL the server should use (e.g. behind a proxy, https); default http://<hostname>:<port>. */
+    publicUrl: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'an http(s):// URL')
+      .optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.enabled && c.token === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'required when recording.http.enabled is true (at least 24 characters)',
+        path: ['token'],
+      });
+  });
+export type RecordingHttpConfig = z.infer<typeof RecordingHttpConfig>;
+
+/** The device's recordings as a whole: overall retention, protection of event segments, the disk floor. */
+export const RecordingConfig = z
+  .object({
+    retention: z
+      .object({
+        /** Every camera together; unset: only the free-space floor limits the total. */
+        maxSizeGB: z.number().positive().optional(),
+        maxAgeDays: z.number().positive().max(3650).default(30),
+      })
+      .strict()
+      .default({ maxAgeDays: 30 }),
+    /** Segments overlapping a track or an alert are kept this long (the age caps do not remove them sooner). */
+    protectedDays: z.number().positive().max(3650).default(90),
+    /**
+     * Below this much free space on the recordings' disk, recording pauses (and the oldest segments
+     * go); it resumes above the floor plus `hysteresis`. The larger of `bytes` and `percent` of the disk.
+     */
+    freeSpaceFloor: z
+      .object({
+        bytes: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(2 * 1024 ** 3),
+        percent: z.number().min(0).max(50).default(5),
+        /** Share of the floor added before recording resumes, so it does not flap. */
+        hysteresis: z.number().min(0).max(1).default(0.1),
+      })
+      .strict()
+      .default({ bytes: 2 * 1024 ** 3, percent: 5, hysteresis: 0.1 }),
+    /** Seconds between disk checks and retention passes. */
+    checkSeconds: z.number().min(1).max(3600).default(30),
+    /** The device's media endpoint: the server fetches segments from it in distributed mode. */
+    http: RecordingHttpConfig.prefault({}),
+  })
+  .strict();
+export type RecordingConfig = z.infer<typeof RecordingConfig>;
+
 export const CameraConfig = z
   .object({
     id: Id,
@@ -56,6 +152,7 @@ export const CameraConfig = z
       })
       .strict()
       .default({ enabled: true, maxWidth: 640 }),
+    record: CameraRecordConfig.default(CameraRecordConfig.parse({})),
   })
   .strict();
 export type CameraConfig = z.infer<typeof CameraConfig>;
@@ -93,18 +190,78 @@ export const TrackerConfig = z
   .strict();
 export type TrackerConfig = z.infer<typeof TrackerConfig>;
 
+const KafkaSaslConfig = z
+  .object({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    username: z.string().min(1).max(255),
+    password: z.string().min(1).max(1024),
+  })
+  .strict();
+
+const KafkaTlsConfig = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** PEM file of the CA(s) that signed the brokers' certificates; the system's CAs when absent. */
+    ca: z.string().min(1).optional(),
+    /** PEM files of this client's certificate and key, for brokers that require mutual TLS. */
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    /** Check the brokers' certificates and host names (turn off only for a lab cluster). */
+    rejectUnauthorized: z.boolean().default(true),
+  })
+  .strict()
+  .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+    message: 'cert and key go together',
+    path: ['key'],
+  });
+
 const KafkaConfig = z
   .object({
     brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'HOST:PORT')).min(1),
-    topicPrefix: z.string().max(100).default('iceberg.'),
+    topicPrefix: z
+      .string()
+      .max(100)
+      .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only')
+      .default('iceberg.'),
     clientId: z.string().min(1).max(100).optional(),
+    /** SASL authentication (PLAIN or SCRAM); over TLS unless `tls.enabled` is false. */
+    sasl: KafkaSaslConfig.optional(),
+    tls: KafkaTlsConfig.optional(),
+    /**
+     * Extra librdkafka properties for every client (e.g. `session.timeout.ms`); those the
+     * delivery guarantees rest on (idempotence, acks, offset storing) cannot be changed.
+     */
+    settings: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9._]*$/, 'a librdkafka property name'),
+        z.union([z.string(), z.number(), z.boolean()]),
+      )
+      .optional(),
   })
   .strict();
+export type KafkaConfig = z.infer<typeof KafkaConfig>;
+
+/** The device's store-and-forward outbox in front of Kafka (edge only). */
+const OutboxConfig = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Disk quota of the outbox; when full, raw detections are shed before track events. */
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024 * 1024)
+      .default(256 * 1024 * 1024),
+    /** Directory of the outbox files; default `<dataDir>/outbox`. */
+    path: z.string().min(1).optional(),
+  })
+  .strict();
+export type OutboxConfig = z.infer<typeof OutboxConfig>;
 
 export const BusConfig = z
   .object({
     type: z.enum(['memory', 'kafka']).default('memory'),
     kafka: KafkaConfig.optional(),
+    outbox: OutboxConfig.default({ enabled: true, maxBytes: 256 * 1024 * 1024 }),
   })
   .strict()
   .refine((b) => b.type !== 'kafka' || b.kafka !== undefined, {
@@ -123,6 +280,119 @@ export const SmtpConfig = z
     from: z.string().min(3).default('Iceberg <iceberg@localhost>'),
   })
   .strict();
+
+/** The re-streaming server for live view: Debian's nginx with the RTMP module (docs/live-view.md). */
+export const RestreamConfig = z
+  .object({
+    /** Run nginx inside `iceberg server`/`iceberg demo`; off: live view answers 503. */
+    enabled: z.boolean().default(true),
+    /** RTMP port devices publish to; 0 picks a free port (tests). */
+    rtmpPort: z.number().int().min(0).max(65535).default(1935),
+    /** The address devices publish to (put in their publish URL): this box as the devices reach it. */
+    rtmpHost: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[A-Za-z0-9.:[\]-]+$/, 'a host name or IP address')
+      .default('127.0.0.1'),
+    /** Address nginx's RTMP listener binds: 127.0.0.1 (this box only) or 0.0.0.0 (devices on the network). */
+    rtmpBind: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[A-Za-z0-9.:[\]-]+$/, 'an IP address')
+      .default('127.0.0.1'),
+    /** HLS segment length (nginx cuts at keyframes, so at least the camera's keyframe interval). */
+    hlsFragmentSeconds: z.number().min(0.5).max(10).default(1),
+    /** Length of the HLS live window. */
+    hlsPlaylistSeconds: z.number().min(2).max(60).default(6),
+    nginxPath: z.string().min(1).default('nginx'),
+    /** The RTMP module of Debian's libnginx-mod-rtmp. */
+    modulePath: z.string().min(1).default('/usr/lib/nginx/modules/ngx_rtmp_module.so'),
+  })
+  .strict();
+export type RestreamConfig = z.infer<typeof RestreamConfig>;
+
+/** Live sessions on the server (docs/live-view.md): who watches, and the commands to the device. */
+export const ServerLiveConfig = z
+  .object({
+    /** A viewer that sent no heartbeat for this long has left; with no viewer left the stream stops. */
+    viewerIdleSeconds: z.number().min(2).max(3600).default(30),
+    /** A command the device did not acknowledge within this long fails (`device_unreachable`). */
+    commandTimeoutSeconds: z.number().min(1).max(300).default(10),
+    /** Re-sends of an unacknowledged command (same command id) within the timeout. */
+    commandRetries: z.number().int().min(0).max(10).default(2),
+    /** The device stops a stream by itself when not renewed for this long; the server renews every third of it. */
+    streamTtlSeconds: z.number().int().min(6).max(3600).default(30),
+    /** A device whose latest heartbeat is older than this is offline: a start fails at once (`device_offline`). */
+    deviceOfflineSeconds: z.number().min(5).max(86_400).default(60),
+    /** Lifetime of the signed playback URLs handed to a viewer (heartbeats return fresh ones). */
+    playbackUrlSeconds: z.number().int().min(30).max(86_400).default(3600),
+  })
+  .strict();
+export type ServerLiveConfig = z.infer<typeof ServerLiveConfig>;
+
+/** The device's live push (the streaming agent, packages/edge/src/live). */
+export const LiveConfig = z
+  .object({
+    push: z
+      .object({
+        /** Frame rate of the annotated stream (decoded, drawn on and encoded again: CPU grows with it). */
+        annotatedFps: z.number().min(1).max(30).default(10),
+        /** Widest annotated frame; narrower cameras are not enlarged. */
+        annotatedMaxWidth: z.number().int().min(160).max(3840).default(1280),
+        x264Preset: z
+          .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'])
+          .default('ultrafast'),
+        /** Keyframe interval of the annotated stream (HLS segments start on keyframes). */
+        keyframeSeconds: z.number().min(0.5).max(10).default(2),
+        /** First wait before a broken push is started again (doubles up to 30 s). */
+        restartBackoffSeconds: z.number().min(0.1).max(60).default(1),
+        /** A push that does not send its first frame within this long has failed. */
+        startTimeoutSeconds: z.number().min(2).max(120).default(20),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type LiveConfig = z.infer<typeof LiveConfig>;
+
+/**
+ * The device's local RTSP output, as DeepStream's: every enabled camera served on the local network
+ * at rtsp://DEVICE:PORT/CAMERA by GStreamer's RTSP server (docs/live-view.md).
+ */
+export const RtspOutputConfig = z
+  .object({
+    enabled: z.boolean().default(false),
+    port: z.number().int().min(0).max(65535).default(8554),
+    /** Address to listen on: 0.0.0.0 (the local network) or 127.0.0.1 (this box only). */
+    host: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[A-Za-z0-9.:[\]-]+$/, 'an IP address')
+      .default('0.0.0.0'),
+    /** Boxes, labels and track ids drawn on (x264 encode); false: the camera's own H.264, copied. */
+    annotated: z.boolean().default(true),
+  })
+  .strict();
+export type RtspOutputConfig = z.infer<typeof RtspOutputConfig>;
+
+/** How the server reaches the devices' media endpoints (`recording.http` on each device). */
+export const ServerDeviceMediaConfig = z
+  .object({
+    /** `"<orgId>/<deviceId>"` → that device's `recording.http.token`. */
+    tokens: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/, '"<orgId>/<deviceId>"'),
+        z.string().min(24, 'at least 24 characters').max(512),
+      )
+      .default({}),
+    /** A device that does not answer (connect, or the first byte) within this long cannot be reached. */
+    timeoutSeconds: z.number().min(1).max(120).default(10),
+  })
+  .strict();
+export type ServerDeviceMediaConfig = z.infer<typeof ServerDeviceMediaConfig>;
 
 export const ServerConfig = z
   .object({
@@ -160,6 +430,10 @@ export const ServerConfig = z
     detectionSampleSeconds: z.number().min(0).max(3600).default(1),
     detectionRetentionDays: z.number().positive().default(7),
     smtp: SmtpConfig.optional(),
+    restream: RestreamConfig.default(RestreamConfig.parse({})),
+    live: ServerLiveConfig.prefault({}),
+    /** Distributed playback: fetching recordings from the devices' media endpoints (docs/recording.md). */
+    deviceMedia: ServerDeviceMediaConfig.prefault({}),
   })
   .strict();
 export type ServerConfig = z.infer<typeof ServerConfig>;
@@ -180,13 +454,18 @@ export const IcebergConfig = z
       })
       .strict()
       .default({ level: 'info' }),
-    bus: BusConfig.default({ type: 'memory' }),
+    bus: BusConfig.default({ type: 'memory', outbox: { enabled: true, maxBytes: 256 * 1024 * 1024 } }),
     detector: DetectorConfig.default(DetectorConfig.parse({})),
     tracker: TrackerConfig.default(TrackerConfig.parse({})),
     /** Seconds between device heartbeats. */
     heartbeatSeconds: Seconds.default(10),
     ffmpegPath: z.string().min(1).default('ffmpeg'),
     server: ServerConfig.default(ServerConfig.parse({})),
+    recording: RecordingConfig.default(RecordingConfig.parse({})),
+    /** The device's live push (on command from the server). */
+    live: LiveConfig.prefault({}),
+    /** The device's local RTSP output (rtsp://DEVICE:8554/CAMERA). */
+    rtspOutput: RtspOutputConfig.prefault({}),
     cameras: z
       .array(CameraConfig)
       .max(256)

@@ -43,11 +43,32 @@ export const StopStreamV1 = z
   })
   .strict();
 
+/**
+ * Keep the camera's recorded footage of [from, to] for `recording.protectedDays` (the footage of an
+ * alert: its time minus a pre-roll to plus a post-roll). Segments not recorded yet that fall in the
+ * range are protected when they close. `streamId` (a shared command field that keys the acks)
+ * carries the alert id here. Idempotent: protecting twice changes nothing.
+ */
+export const ProtectRecordingV1 = z
+  .object({
+    schema: z.literal('command.v1'),
+    type: z.literal('ProtectRecording'),
+    ...commandFields,
+    from: EpochMs,
+    to: EpochMs,
+    reason: z.literal('alert'),
+    alertId: Id,
+  })
+  .strict()
+  .refine((c) => c.to > c.from, { message: 'to must be after from', path: ['to'] })
+  .refine((c) => c.to - c.from <= 24 * 3_600_000, { message: 'at most 24 hours', path: ['to'] });
+
 /** `command.v1`: what the server asks one device to do, keyed by device. */
-export const CommandV1 = z.discriminatedUnion('type', [StartStreamV1, StopStreamV1]);
+export const CommandV1 = z.discriminatedUnion('type', [StartStreamV1, StopStreamV1, ProtectRecordingV1]);
 export type CommandV1 = z.infer<typeof CommandV1>;
 export type StartStreamV1 = z.infer<typeof StartStreamV1>;
 export type StopStreamV1 = z.infer<typeof StopStreamV1>;
+export type ProtectRecordingV1 = z.infer<typeof ProtectRecordingV1>;
 
 /** `command-ack.v1`: what the device did with a command, keyed by device. */
 export const CommandAckV1 = z

@@ -78,6 +78,28 @@ export const DeviceStatusV1 = z
     /** Process CPU use over the last period, in cores (1.0 = one core busy). */
     cpuCores: z.number().nonnegative(),
     memoryRssBytes: z.number().int().nonnegative(),
+    /** The store-and-forward outbox in front of Kafka (absent when the device has none). */
+    outbox: z
+      .object({
+        /** Messages written to disk and not yet acknowledged by Kafka. */
+        pendingMessages: z.number().int().nonnegative(),
+        pendingBytes: z.number().int().nonnegative(),
+        /** When the oldest pending message was written (null when nothing is pending). */
+        oldestPendingAt: EpochMs.nullable(),
+        /** Messages dropped because the disk quota was full (raw detections first), since start. */
+        shed: z.number().int().nonnegative(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Where the server fetches this device's recordings (its media endpoint, `recording.http`):
+     * `GET <mediaUrl>/<segment path>` with the device's bearer token. Absent: not served.
+     */
+    mediaUrl: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'an http(s):// URL')
+      .optional(),
   })
   .strict();
 export type DeviceStatusV1 = z.infer<typeof DeviceStatusV1>;

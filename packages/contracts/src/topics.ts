@@ -70,7 +70,8 @@ export const topics = {
     schema: CommandV1,
     schemaName: 'command.v1',
     key: byDevice,
-    description: 'Server → device commands (StartStream / StopStream), keyed by the addressed device.',
+    description:
+      'Server → device commands (StartStream / StopStream / ProtectRecording), keyed by the addressed device.',
   }),
   commandAcks: topic({
     name: 'command-acks',

@@ -14,6 +14,9 @@ import { type Detector, InferenceScheduler } from '@iceberg/vision';
 import { type AnalysedFrame, type AnalysisFrame, CameraPipeline } from './camera-pipeline.ts';
 import { CpuMeter } from './device-metrics.ts';
 import type { FrameSource, FrameSourceStatus } from './frame-source.ts';
+import type { StreamingAgent } from './live/streaming-agent.ts';
+import type { RecordingManager } from './recording/recording-manager.ts';
+import type { LocalRtspOutput } from './rtsp/local-rtsp-output.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 
 export const ICEBERG_VERSION = '0.1.0';
@@ -26,6 +29,16 @@ export interface EdgeAgentDeps {
   snapshots: SnapshotStore | null;
   /** Pids of the camera processes, for the device's CPU figure. */
   childPids?: () => readonly number[];
+  /** The DVR (recording/): started before the cameras, stopped after them, fed the track events. */
+  recordings?: RecordingManager | null;
+  /** The store-and-forward outbox's backlog, reported in each heartbeat (devices on Kafka). */
+  outboxStats?: () => DeviceStatusV1['outbox'];
+  /** Live view on command (live/): started with the cameras, fed their tracks and states. */
+  streaming?: StreamingAgent | null;
+  /** The local RTSP output (rtsp/): started before the cameras (a start failure is the agent's), stopped with the agent. */
+  rtspOutput?: LocalRtspOutput | null;
+  /** The recordings' media endpoint (`recording.http`): started after the recordings, its URL in each heartbeat. */
+  mediaEndpoint?: { start(): Promise<void>; stop(): Promise<void>; readonly url: string } | null;
   clock?: Clock;
   logger?: Logger;
 }
@@ -65,6 +78,8 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
   private readonly startedAt: number;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private running = false;
+  /** The media endpoint's URL while it listens (sent in heartbeats). */
+  private mediaUrl: string | undefined;
 
   constructor(
     private readonly config: IcebergConfig,
@@ -79,6 +94,13 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
     });
     this.cpu = new CpuMeter(deps.childPids);
     this.startedAt = this.clock.now();
+    const streaming = deps.streaming;
+    if (streaming) {
+      this.on('analysed', (cameraId, r) =>
+        streaming.onAnalysed(cameraId, r.step.objects, r.frame.capturedAt),
+      );
+      this.on('cameraStatus', (status) => streaming.onCameraStatus(status));
+    }
   }
 
   get schedulerStats() {
@@ -91,13 +113,21 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
 
   async start(): Promise<void> {
     if (this.running) return;
+    if (this.deps.rtspOutput) await this.deps.rtspOutput.start();
     this.running = true;
     const runId = this.clock.now().toString(36);
+    // The recorders first: each camera's ffmpeg asks its recorder for an output when it starts.
+    if (this.deps.recordings) await this.deps.recordings.start();
+    if (this.deps.mediaEndpoint) {
+      await this.deps.mediaEndpoint.start();
+      this.mediaUrl = this.deps.mediaEndpoint.url;
+    }
     for (const camera of this.config.cameras) {
       if (!camera.enabled) continue;
       this.addCamera(camera, runId);
     }
     this.cpu.sample();
+    if (this.deps.streaming) await this.deps.streaming.start();
     await this.publishDeviceStatus('running');
     this.heartbeat = setInterval(
       () => void this.publishDeviceStatus('running'),
@@ -111,12 +141,19 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
     if (!this.running) return;
     this.running = false;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    // Live pushes first: their ffmpeg processes are gone before the agent says it stopped.
+    if (this.deps.streaming) await this.deps.streaming.stop();
+    if (this.deps.rtspOutput) await this.deps.rtspOutput.stop();
     await Promise.all([...this.cameras.values()].map((rt) => rt.source.stop()));
     for (const rt of this.cameras.values()) {
       rt.waiting = null;
       await rt.idle;
       await this.publishEvents(rt.pipeline.finish(this.clock.now()));
     }
+    // After the sources: their last segments were closed when ffmpeg stopped.
+    if (this.deps.recordings) await this.deps.recordings.stop();
+    this.mediaUrl = undefined;
+    await this.deps.mediaEndpoint?.stop();
     this.scheduler.close();
     await this.publishDeviceStatus('stopping');
     await Promise.all(this.deps.detectors.map((d) => d.close()));
@@ -153,13 +190,14 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
     source.on('status', (s) => void this.onStatus(rt, s));
     source.on('frame', (f) => this.onFrame(rt, f));
     this.cameras.set(camera.id, rt);
-    if (detect.enabled) source.start();
-    else this.logger.info({ camera: camera.id }, 'detection disabled for this camera');
+    const recording = this.deps.recordings?.recorder(camera.id) !== undefined && camera.record.mode !== 'off';
+    if (detect.enabled || recording) source.start();
+    if (!detect.enabled) this.logger.info({ camera: camera.id }, 'detection disabled for this camera');
   }
 
   /** One frame in analysis per camera; a frame arriving meanwhile waits, replacing an older waiting one. */
   private onFrame(rt: CameraRuntime, frame: AnalysisFrame): void {
-    if (!this.running) return;
+    if (!this.running || !rt.camera.detect.enabled) return;
     if (rt.busy) {
       if (rt.waiting) rt.pipeline.counters.dropped++;
       rt.waiting = frame;
@@ -225,6 +263,7 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
   }
 
   private async publishEvents(events: TrackEventV1[]): Promise<void> {
+    if (events.length > 0) this.deps.recordings?.onTrackEvents(events);
     if (events.length > 0)
       await this.safePublish(() => this.deps.bus.publishMany('tracks', events), 'track events');
   }
@@ -250,6 +289,8 @@ export class EdgeAgent extends TypedEmitter<EdgeAgentEvents> {
       },
       cpuCores: Math.round(this.cpu.sample() * 1000) / 1000,
       memoryRssBytes: process.memoryUsage.rss(),
+      outbox: this.deps.outboxStats?.(),
+      ...(this.mediaUrl ? { mediaUrl: this.mediaUrl } : {}),
     };
     await this.safePublish(() => this.deps.bus.publish('deviceStatus', status), 'device status');
   }

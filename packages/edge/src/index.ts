@@ -6,4 +6,8 @@ export * from './create-edge-agent.ts';
 export * from './device-metrics.ts';
 export * from './edge-agent.ts';
 export * from './frame-source.ts';
+export * from './live/index.ts';
+export * from './outbox/index.ts';
+export * from './recording/index.ts';
+export * from './rtsp/index.ts';
 export * from './snapshot-store.ts';

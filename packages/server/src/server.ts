@@ -9,17 +9,30 @@ import type { FastifyInstance } from 'fastify';
 import { AlertService } from './alerts/alert-service.ts';
 import { RuleEvaluator } from './alerts/rule-evaluator.ts';
 import type { ApiDeps } from './api-deps.ts';
+import { UrlSigner } from './auth/url-signer.ts';
 import { bootstrap } from './bootstrap.ts';
 import { buildApi } from './http/api.ts';
 import { Ingest } from './ingest/ingest.ts';
+import { RecordingIngest } from './ingest/recording-ingest.ts';
+import { devicePresenceFromStore } from './live/device-presence.ts';
+import { LiveSessionService } from './live/live-session.service.ts';
+import { Messenger } from './live/messenger.ts';
+import { startRestreamer } from './live/nginx-restreamer.ts';
+import type { Restreamer } from './live/restreamer.ts';
 import { WsHub } from './live/ws-hub.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { FootageProtector } from './recordings/footage-protector.ts';
+import { CompositeSegmentReader, HttpSegmentReader } from './recordings/http-segment-reader.ts';
+import { LocalSegmentReader } from './recordings/segment-reader.ts';
+import { RecordingService } from './services/recording.service.ts';
 
 export interface RunningServer {
   url: string;
   alerts: AlertService;
   api: FastifyInstance;
   store: Store;
+  /** Where snapshots and (in the all-in-one box) recordings are read from. */
+  dataDir: string;
   metrics: Metrics;
   hub: WsHub;
   rules: RuleEvaluator;
@@ -35,7 +48,7 @@ export interface RunningServer {
  */
 export async function startServer(
   config: IcebergConfig,
-  deps: { bus: Bus; logger: Logger; clock?: Clock },
+  deps: { bus: Bus; logger: Logger; clock?: Clock; restreamer?: Restreamer },
 ): Promise<RunningServer> {
   const { bus, logger } = deps;
   const clock = deps.clock ?? systemClock;
@@ -58,6 +71,8 @@ export async function startServer(
       await store.actionOutcomes.record(attempt);
     },
   });
+  // An alert's footage is kept longer on the device that records it (ProtectRecording).
+  const footage = new FootageProtector({ bus, clock, logger });
   const alerts = new AlertService({
     store,
     hub,
@@ -67,6 +82,7 @@ export async function startServer(
     logger,
     dataDir: config.dataDir,
     publicUrl: server.publicUrl,
+    footage,
   });
   const rules = new RuleEvaluator({ bus, store, alerts, clock, logger });
   const ingest = new Ingest({
@@ -78,7 +94,52 @@ export async function startServer(
     detectionSampleSeconds: server.detectionSampleSeconds,
   });
   await ingest.start();
+  // Recordings: the segment index from the devices; media links signed with the shared key.
+  const recordingIngest = new RecordingIngest({ bus, store, hub, metrics, logger, clock });
+  await recordingIngest.start();
+  const mediaSigner = new UrlSigner(await store.secrets.getOrCreate('media-url-key'));
+  // Segments on this server's disk (all-in-one) are read directly, the others fetched from their device.
+  const deviceMedia = new HttpSegmentReader({
+    devices: store.devices,
+    tokens: server.deviceMedia.tokens,
+    timeoutMs: server.deviceMedia.timeoutSeconds * 1000,
+    logger,
+    clock,
+  });
+  const recordings = new RecordingService({
+    store,
+    reader: new CompositeSegmentReader(new LocalSegmentReader(config.dataDir), deviceMedia),
+    signer: mediaSigner,
+    clock,
+    logger,
+    ffmpegPath: config.ffmpegPath,
+  });
   await rules.start();
+  // Live view: the messenger commands devices; sessions need a re-streaming server to publish to.
+  const messenger = new Messenger({
+    bus,
+    config: server.live,
+    presence: devicePresenceFromStore(store, server.live.deviceOfflineSeconds, clock),
+    clock,
+    logger,
+  });
+  await messenger.start();
+  // The re-streaming server (nginx + RTMP); without nginx live view answers 503 and the rest runs.
+  // Live tokens are signed with a per-process key: sessions live in this process anyway.
+  const nginx = deps.restreamer
+    ? undefined
+    : await startRestreamer({
+        config: server.restream,
+        dataDir: config.dataDir,
+        signer: UrlSigner.random(),
+        logger,
+        ffmpegPath: config.ffmpegPath,
+        clock,
+      });
+  const restreamer = deps.restreamer ?? nginx;
+  const live = restreamer
+    ? new LiveSessionService({ store, messenger, restreamer, config: server.live, push: hub, clock, logger })
+    : undefined;
   const apiDeps: ApiDeps = {
     store,
     hub,
@@ -88,6 +149,11 @@ export async function startServer(
     clock,
     logger,
     onRulesChanged: (orgId) => rules.invalidate(orgId),
+    ...(live && { live }),
+    ...(nginx && { restream: nginx }),
+    mediaSigner,
+    recordings,
+    ffmpegPath: config.ffmpegPath,
     webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
   };
   const api = await buildApi(apiDeps);
@@ -98,14 +164,21 @@ export async function startServer(
     alerts,
     api,
     store,
+    dataDir: config.dataDir,
     metrics,
     hub,
     rules,
     admin,
     close: async () => {
       await api.close();
+      await live?.close();
+      await nginx?.close();
+      await messenger.stop();
       hub.close();
       await rules.stop();
+      footage.close();
+      await recordingIngest.stop();
+      deviceMedia.close();
       await ingest.stop();
       await dispatcher.close();
       smtp?.close();

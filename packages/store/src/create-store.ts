@@ -6,7 +6,9 @@ import { DeadLetterRepository } from './repositories/dead-letter.repository.ts';
 import { DetectionRepository } from './repositories/detection.repository.ts';
 import { DeviceRepository } from './repositories/device.repository.ts';
 import { OrganisationRepository } from './repositories/organisation.repository.ts';
+import { RecordingRepository } from './repositories/recording.repository.ts';
 import { RuleRepository } from './repositories/rule.repository.ts';
+import { SecretRepository } from './repositories/secret.repository.ts';
 import { SessionRepository } from './repositories/session.repository.ts';
 import { SiteRepository } from './repositories/site.repository.ts';
 import { TrackRepository } from './repositories/track.repository.ts';
@@ -27,6 +29,8 @@ export interface Store {
   alerts: AlertRepository;
   actionOutcomes: ActionOutcomeRepository;
   deadLetters: DeadLetterRepository;
+  recordings: RecordingRepository;
+  secrets: SecretRepository;
 }
 
 /**
@@ -47,5 +51,7 @@ export function createStore(db: Kysely<Schema>): Store {
     alerts: new AlertRepository(db),
     actionOutcomes: new ActionOutcomeRepository(db),
     deadLetters: new DeadLetterRepository(db),
+    recordings: new RecordingRepository(db),
+    secrets: new SecretRepository(db),
   };
 }

@@ -215,6 +215,41 @@ export const migrations: readonly Migration[] = [
       `create index dead_letters_time_idx on dead_letters (at desc, id desc)`,
     ],
   },
+  {
+    version: 2,
+    name: 'recordings',
+    statements: [
+      // The DVR's segment index as devices report it (recording.v1). No foreign keys (telemetry).
+      // A deleted segment keeps its row (deleted_at) so that a replayed SegmentRecorded cannot
+      // bring it back.
+      `create table recordings (
+        org_id text not null,
+        camera_id text not null,
+        segment_id text not null,
+        device_id text not null,
+        started_at bigint not null,
+        ended_at bigint not null check (ended_at > started_at),
+        duration_ms integer not null check (duration_ms > 0),
+        bytes bigint not null check (bytes >= 0),
+        path text not null,
+        reason text not null check (reason in ('continuous', 'event')),
+        codec text,
+        width integer,
+        height integer,
+        reported_at bigint not null,
+        deleted_at bigint,
+        deleted_reason text,
+        primary key (org_id, camera_id, segment_id)
+      )`,
+      `create index recordings_camera_time_idx on recordings (org_id, camera_id, started_at)`,
+      // Secrets the server instances share (the key of signed media URLs): generated once.
+      `create table server_secrets (
+        name text primary key,
+        value text not null,
+        created_at bigint not null
+      )`,
+    ],
+  },
 ];
 
 export interface MigrationResult {

@@ -177,6 +177,35 @@ export interface DeadLettersTable {
   replayed_at: number | null;
 }
 
+export interface RecordingsTable {
+  org_id: string;
+  camera_id: string;
+  segment_id: string;
+  device_id: string;
+  /** Wall-clock time of the segment's first frame, and just after its last. */
+  started_at: number;
+  ended_at: number;
+  duration_ms: number;
+  bytes: number;
+  /** Relative to the device's data directory: `recordings/<org>/<camera>/…/<startedAt>.mp4`. */
+  path: string;
+  reason: 'continuous' | 'event';
+  codec: string | null;
+  width: number | null;
+  height: number | null;
+  /** `at` of the newest SegmentRecorded applied. */
+  reported_at: number;
+  /** When the device removed the file (SegmentsDeleted); null while it is there. */
+  deleted_at: number | null;
+  deleted_reason: string | null;
+}
+
+export interface ServerSecretsTable {
+  name: string;
+  value: string;
+  created_at: number;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -196,5 +225,7 @@ export interface Schema {
   alerts: AlertsTable;
   action_outcomes: ActionOutcomesTable;
   dead_letters: DeadLettersTable;
+  recordings: RecordingsTable;
+  server_secrets: ServerSecretsTable;
   schema_migrations: SchemaMigrationsTable;
 }

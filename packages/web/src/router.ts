@@ -3,7 +3,8 @@ import { useEffect, useState } from 'react';
 export type Route =
   | { name: 'login' }
   | { name: 'cameras' }
-  | { name: 'camera'; id: string }
+  /** `#/cameras/<id>?t=<epoch ms>`: `t` is a moment to play (e.g. an alert's). */
+  | { name: 'camera'; id: string; t?: number }
   | { name: 'cameraForm'; id: string | null }
   | { name: 'alerts' }
   | { name: 'rules' }
@@ -11,8 +12,9 @@ export type Route =
   | { name: 'notFound' };
 
 export function parseHash(hash: string): Route {
-  const path = hash.replace(/^#/, '') || '/';
+  const [path = '/', search = ''] = (hash.replace(/^#/, '') || '/').split('?');
   const parts = path.split('/').filter(Boolean);
+  const t = Number(new URLSearchParams(search).get('t') ?? Number.NaN);
   if (parts.length === 0) return { name: 'cameras' };
   if (parts[0] === 'login' && parts.length === 1) return { name: 'login' };
   if (parts[0] === 'cameras' && parts.length === 1) return { name: 'cameras' };
@@ -21,7 +23,11 @@ export function parseHash(hash: string): Route {
   if (parts[0] === 'cameras' && parts.length === 3 && parts[1] && parts[2] === 'edit')
     return { name: 'cameraForm', id: decodeURIComponent(parts[1]) };
   if (parts[0] === 'cameras' && parts.length === 2 && parts[1])
-    return { name: 'camera', id: decodeURIComponent(parts[1]) };
+    return {
+      name: 'camera',
+      id: decodeURIComponent(parts[1]),
+      ...(Number.isSafeInteger(t) && t > 0 ? { t } : {}),
+    };
   if (parts[0] === 'alerts' && parts.length === 1) return { name: 'alerts' };
   if (parts[0] === 'rules' && parts.length === 1) return { name: 'rules' };
   if (parts[0] === 'rules' && parts.length === 2 && parts[1])

@@ -33,7 +33,12 @@ export async function startBrowserHarness(o: {
     overrides: {
       dataDir: mkdtempSync(join(tmpdir(), `iceberg-${o.name}-`)),
       log: { level: 'silent' },
-      server: { port: 0, admin: { email: o.email, password: o.password, org: `${o.name} test` } },
+      server: {
+        port: 0,
+        admin: { email: o.email, password: o.password, org: `${o.name} test` },
+        // Each harness its own RTMP port: test files run in parallel.
+        restream: { rtmpPort: 0 },
+      },
       cameras: [
         {
           id: 'demo',

@@ -101,6 +101,11 @@ export interface CameraSourceOptions {
   extraInputArgs?: readonly string[];
   /** More outputs of the same ffmpeg (a recorder, a live push): see `buildFfmpegArgs`. */
   extraOutputs?: readonly (readonly string[])[];
+  /**
+   * More outputs decided afresh before each ffmpeg start, appended after `extraOutputs` (a recorder
+   * writes each run into a directory of its own). Called once per attempt; `exited` follows its end.
+   */
+  attemptOutputs?: () => readonly (readonly string[])[];
   /** Offline mode: awaited before the next frame is read (backpressure down to ffmpeg). */
   onFrame?: (frame: SampledFrame) => Promise<void> | void;
   clock?: Clock;
@@ -117,6 +122,8 @@ export type CameraSourceEvents = {
   frame: (frame: SampledFrame) => void;
   /** Every line ffmpeg writes on stderr, credentials hidden. */
   log: (line: FfmpegLogLine) => void;
+  /** An attempt's ffmpeg process is gone (after a failure, a restart or `stop()`): its files are complete. */
+  exited: (exit: FfmpegExit) => void;
 };
 
 /** Lines of warning level or worse kept per attempt for the diagnosis. */
@@ -162,6 +169,7 @@ export class CameraSource extends TypedEmitter<CameraSourceEvents> {
   private readonly stableAfterMs: number;
   private readonly killGraceMs: number;
   private readonly onFrame: ((frame: SampledFrame) => Promise<void> | void) | undefined;
+  private readonly attemptOutputs: (() => readonly (readonly string[])[]) | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly spawnProcess: SpawnFfmpeg;
@@ -211,6 +219,7 @@ export class CameraSource extends TypedEmitter<CameraSourceEvents> {
     this.stableAfterMs = options.stableAfterMs ?? 30_000;
     this.killGraceMs = options.killGraceMs ?? 3_000;
     this.onFrame = options.onFrame;
+    this.attemptOutputs = options.attemptOutputs;
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger()).child({
       camera: this.cameraId,
@@ -301,7 +310,8 @@ export class CameraSource extends TypedEmitter<CameraSourceEvents> {
     if (this.stopping || this.attemptNow) return;
     let proc: FfmpegProcess;
     try {
-      proc = this.spawnProcess(this.ffmpegPath, this.args);
+      const more = this.attemptOutputs?.() ?? [];
+      proc = this.spawnProcess(this.ffmpegPath, more.length > 0 ? [...this.args, ...more.flat()] : this.args);
     } catch (err) {
       const spawnError = err instanceof Error ? err : new Error(String(err));
       this.fail(null, classifyFfmpegExit({ ...this.exitContextBase(), spawnError, frames: 0, lines: [] }));
@@ -539,7 +549,13 @@ export class CameraSource extends TypedEmitter<CameraSourceEvents> {
       stream.removeAllListeners('data');
       stream.resume();
     }
-    const gone = terminate(a.proc, this.killGraceMs, this.clock);
+    const gone = terminate(a.proc, this.killGraceMs, this.clock).then((exit) => {
+      try {
+        this.emit('exited', exit);
+      } catch (err) {
+        this.logger.error({ err: errorMessage(err) }, 'an exit listener threw');
+      }
+    });
     this.dying = Promise.all([this.dying, gone]);
   }
 

@@ -67,7 +67,13 @@ export function buildFfmpegArgs(o: FfmpegArgsOptions): string[] {
   return args;
 }
 
-function inputArgs(o: FfmpegArgsOptions): string[] {
+/** The options placed before `-i` for this kind of input (also used by the live push, which reads the camera too). */
+export function inputArgs(
+  o: Pick<
+    FfmpegArgsOptions,
+    'input' | 'live' | 'loop' | 'realtime' | 'rtspTransport' | 'ioTimeoutMs' | 'v4l2'
+  >,
+): string[] {
   const timeoutUs = String(Math.round(o.ioTimeoutMs * 1000));
   switch (o.input.kind) {
     case 'rtsp':

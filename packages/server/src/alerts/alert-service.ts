@@ -27,6 +27,8 @@ export interface AlertServiceOptions {
   logger: Logger;
   dataDir: string;
   publicUrl?: string | undefined;
+  /** Asks the camera's device to keep the alert's footage longer (recordings/footage-protector.ts). */
+  footage?: { protect(alert: AlertV1): void };
 }
 
 /**
@@ -73,6 +75,7 @@ export class AlertService {
     if (!result.created) return { created: false, alert: toAlertV1(result.alert) };
     this.o.metrics.alertsRaised.inc({ reason: alert.reason });
     this.o.hub.publish(alert.orgId, 'alert', alert);
+    this.o.footage?.protect(alert);
     this.o.metrics.alertLatency.observe(Math.max(0, this.o.clock.now() - alert.at) / 1000);
     const actions = (rule.actions ?? []) as ActionSpec[];
     if (actions.length > 0) void this.deliver(alert, actions);

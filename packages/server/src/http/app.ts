@@ -32,6 +32,8 @@ export async function buildApp(
     bodyLimit: options.bodyLimit ?? 1 << 20,
     trustProxy: false,
     return503OnClosing: true,
+    // Signed media tokens travel in the path (/live/hls/<token>/…) and exceed the default 100.
+    routerOptions: { maxParamLength: 2048 },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -183,3 +183,13 @@ export function validationIssues(err: unknown): { path: string; message: string 
       !!i && typeof i.path === 'string' && typeof i.message === 'string',
   );
 }
+
+export type RecordingRange = Json<paths['/api/cameras/{id}/recordings']['get']['responses']['200']>;
+export type RecordingSegment = RecordingRange['segments'][number];
+/** The recordings of a camera overlapping [from, to), with signed playback and export links. */
+export const listRecordings = (cameraId: string, from: number, to: number, signal?: AbortSignal) =>
+  api<RecordingRange>(`/api/cameras/${encodeURIComponent(cameraId)}/recordings${query({ from, to })}`, {
+    signal,
+  });
+export const listCameraAlerts = (cameraId: string, from: number, to: number, signal?: AbortSignal) =>
+  api<AlertList>(`/api/alerts${query({ cameraId, from, to, limit: 500 })}`, { signal });

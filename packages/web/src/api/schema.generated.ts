@@ -483,6 +483,33 @@ export interface paths {
                                         /** @default 640 */
                                         maxWidth: number;
                                     };
+                                    /**
+                                     * @default {
+                                     *       "mode": "continuous",
+                                     *       "segmentSeconds": 10,
+                                     *       "preRollSeconds": 10,
+                                     *       "postRollSeconds": 10,
+                                     *       "retention": {}
+                                     *     }
+                                     */
+                                    record: {
+                                        /**
+                                         * @default continuous
+                                         * @enum {string}
+                                         */
+                                        mode: "continuous" | "events" | "off";
+                                        /** @default 10 */
+                                        segmentSeconds: number;
+                                        /** @default 10 */
+                                        preRollSeconds: number;
+                                        /** @default 10 */
+                                        postRollSeconds: number;
+                                        /** @default {} */
+                                        retention: {
+                                            maxAgeDays?: number;
+                                            maxSizeGB?: number;
+                                        };
+                                    };
                                 };
                                 /** @enum {string} */
                                 state: "connecting" | "online" | "offline";
@@ -611,6 +638,33 @@ export interface paths {
                                 /** @default 640 */
                                 maxWidth?: number;
                             };
+                            /**
+                             * @default {
+                             *       "mode": "continuous",
+                             *       "segmentSeconds": 10,
+                             *       "preRollSeconds": 10,
+                             *       "postRollSeconds": 10,
+                             *       "retention": {}
+                             *     }
+                             */
+                            record?: {
+                                /**
+                                 * @default continuous
+                                 * @enum {string}
+                                 */
+                                mode?: "continuous" | "events" | "off";
+                                /** @default 10 */
+                                segmentSeconds?: number;
+                                /** @default 10 */
+                                preRollSeconds?: number;
+                                /** @default 10 */
+                                postRollSeconds?: number;
+                                /** @default {} */
+                                retention?: {
+                                    maxAgeDays?: number;
+                                    maxSizeGB?: number;
+                                };
+                            };
                         };
                     };
                 };
@@ -688,6 +742,33 @@ export interface paths {
                                     enabled: boolean;
                                     /** @default 640 */
                                     maxWidth: number;
+                                };
+                                /**
+                                 * @default {
+                                 *       "mode": "continuous",
+                                 *       "segmentSeconds": 10,
+                                 *       "preRollSeconds": 10,
+                                 *       "postRollSeconds": 10,
+                                 *       "retention": {}
+                                 *     }
+                                 */
+                                record: {
+                                    /**
+                                     * @default continuous
+                                     * @enum {string}
+                                     */
+                                    mode: "continuous" | "events" | "off";
+                                    /** @default 10 */
+                                    segmentSeconds: number;
+                                    /** @default 10 */
+                                    preRollSeconds: number;
+                                    /** @default 10 */
+                                    postRollSeconds: number;
+                                    /** @default {} */
+                                    retention: {
+                                        maxAgeDays?: number;
+                                        maxSizeGB?: number;
+                                    };
                                 };
                             };
                             /** @enum {string} */
@@ -863,6 +944,33 @@ export interface paths {
                                     enabled: boolean;
                                     /** @default 640 */
                                     maxWidth: number;
+                                };
+                                /**
+                                 * @default {
+                                 *       "mode": "continuous",
+                                 *       "segmentSeconds": 10,
+                                 *       "preRollSeconds": 10,
+                                 *       "postRollSeconds": 10,
+                                 *       "retention": {}
+                                 *     }
+                                 */
+                                record: {
+                                    /**
+                                     * @default continuous
+                                     * @enum {string}
+                                     */
+                                    mode: "continuous" | "events" | "off";
+                                    /** @default 10 */
+                                    segmentSeconds: number;
+                                    /** @default 10 */
+                                    preRollSeconds: number;
+                                    /** @default 10 */
+                                    postRollSeconds: number;
+                                    /** @default {} */
+                                    retention: {
+                                        maxAgeDays?: number;
+                                        maxSizeGB?: number;
+                                    };
                                 };
                             };
                             /** @enum {string} */
@@ -1088,6 +1196,33 @@ export interface paths {
                                 /** @default 640 */
                                 maxWidth?: number;
                             };
+                            /**
+                             * @default {
+                             *       "mode": "continuous",
+                             *       "segmentSeconds": 10,
+                             *       "preRollSeconds": 10,
+                             *       "postRollSeconds": 10,
+                             *       "retention": {}
+                             *     }
+                             */
+                            record?: {
+                                /**
+                                 * @default continuous
+                                 * @enum {string}
+                                 */
+                                mode?: "continuous" | "events" | "off";
+                                /** @default 10 */
+                                segmentSeconds?: number;
+                                /** @default 10 */
+                                preRollSeconds?: number;
+                                /** @default 10 */
+                                postRollSeconds?: number;
+                                /** @default {} */
+                                retention?: {
+                                    maxAgeDays?: number;
+                                    maxSizeGB?: number;
+                                };
+                            };
                         };
                     };
                 };
@@ -1165,6 +1300,33 @@ export interface paths {
                                     enabled: boolean;
                                     /** @default 640 */
                                     maxWidth: number;
+                                };
+                                /**
+                                 * @default {
+                                 *       "mode": "continuous",
+                                 *       "segmentSeconds": 10,
+                                 *       "preRollSeconds": 10,
+                                 *       "postRollSeconds": 10,
+                                 *       "retention": {}
+                                 *     }
+                                 */
+                                record: {
+                                    /**
+                                     * @default continuous
+                                     * @enum {string}
+                                     */
+                                    mode: "continuous" | "events" | "off";
+                                    /** @default 10 */
+                                    segmentSeconds: number;
+                                    /** @default 10 */
+                                    preRollSeconds: number;
+                                    /** @default 10 */
+                                    postRollSeconds: number;
+                                    /** @default {} */
+                                    retention: {
+                                        maxAgeDays?: number;
+                                        maxSizeGB?: number;
+                                    };
                                 };
                             };
                             /** @enum {string} */
@@ -1744,6 +1906,13 @@ export interface paths {
                                     };
                                     cpuCores: number;
                                     memoryRssBytes: number;
+                                    outbox?: {
+                                        pendingMessages: number;
+                                        pendingBytes: number;
+                                        oldestPendingAt: number | null;
+                                        shed: number;
+                                    };
+                                    mediaUrl?: string;
                                 } | null;
                                 createdAt: number;
                             }[];
@@ -1848,6 +2017,13 @@ export interface paths {
                                 };
                                 cpuCores: number;
                                 memoryRssBytes: number;
+                                outbox?: {
+                                    pendingMessages: number;
+                                    pendingBytes: number;
+                                    oldestPendingAt: number | null;
+                                    shed: number;
+                                };
+                                mediaUrl?: string;
                             } | null;
                             createdAt: number;
                         };
@@ -2043,6 +2219,13 @@ export interface paths {
                                 };
                                 cpuCores: number;
                                 memoryRssBytes: number;
+                                outbox?: {
+                                    pendingMessages: number;
+                                    pendingBytes: number;
+                                    oldestPendingAt: number | null;
+                                    shed: number;
+                                };
+                                mediaUrl?: string;
                             } | null;
                             createdAt: number;
                         };
@@ -4236,6 +4419,1256 @@ export interface paths {
                 };
                 /** @description An error: a stable code and a message a person can read */
                 426: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cameras/{id}/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Watch a camera live: start its live session or join the running one
+         * @description Returns the session (state `starting` until the first frame arrives, then `live`; `failed` with a reason such as `device_offline` or `device_unreachable`), the caller's `viewerId` and signed, expiring playback URLs (`playback.hls`, `playback.ws`). Send `POST /api/live/{session}/heartbeat` every few seconds; a viewer silent for `server.live.viewerIdleSeconds` has left, and when no viewer is left the stream stops. 201 when this call started the session, 200 when it joined.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Boxes, labels and track ids drawn into the video (default true)
+                         * @default true
+                         */
+                        annotated?: boolean;
+                        /**
+                         * @description The player means to use the low-latency stream (`playback.ws`); HLS stays available
+                         * @default false
+                         */
+                        lowLatency?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sessionId: string;
+                            cameraId: string;
+                            deviceId: string;
+                            /** @enum {string} */
+                            state: "starting" | "live" | "failed" | "stopped";
+                            reason: string | null;
+                            message: string | null;
+                            annotated: boolean;
+                            viewers: number;
+                            createdAt: number;
+                            liveAt: number | null;
+                            endedAt: number | null;
+                            playback: {
+                                /** @description HLS playlist (path on this server, signed, expires) */
+                                hls: string;
+                                /** @description Low-latency fMP4 over WebSocket (path on this server, signed) */
+                                ws: string;
+                                expiresAt: number;
+                            } | null;
+                            command: {
+                                id: string;
+                                /** @enum {string} */
+                                type: "StartStream" | "StopStream";
+                                /** @enum {string} */
+                                state: "sent" | "accepted" | "started" | "stopped" | "failed" | "timed_out";
+                                reason: string | null;
+                                message: string | null;
+                                attempts: number;
+                                sentAt: number;
+                                updatedAt: number;
+                            } | null;
+                            /** @description Send it with heartbeats and when leaving */
+                            viewerId: string;
+                            /** @description True when this call started the session, false when it joined */
+                            created: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sessionId: string;
+                            cameraId: string;
+                            deviceId: string;
+                            /** @enum {string} */
+                            state: "starting" | "live" | "failed" | "stopped";
+                            reason: string | null;
+                            message: string | null;
+                            annotated: boolean;
+                            viewers: number;
+                            createdAt: number;
+                            liveAt: number | null;
+                            endedAt: number | null;
+                            playback: {
+                                /** @description HLS playlist (path on this server, signed, expires) */
+                                hls: string;
+                                /** @description Low-latency fMP4 over WebSocket (path on this server, signed) */
+                                ws: string;
+                                expiresAt: number;
+                            } | null;
+                            command: {
+                                id: string;
+                                /** @enum {string} */
+                                type: "StartStream" | "StopStream";
+                                /** @enum {string} */
+                                state: "sent" | "accepted" | "started" | "stopped" | "failed" | "timed_out";
+                                reason: string | null;
+                                message: string | null;
+                                attempts: number;
+                                sentAt: number;
+                                updatedAt: number;
+                            } | null;
+                            /** @description Send it with heartbeats and when leaving */
+                            viewerId: string;
+                            /** @description True when this call started the session, false when it joined */
+                            created: boolean;
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/live/{session}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A live session: its state, its command to the device and why it failed */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    session: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sessionId: string;
+                            cameraId: string;
+                            deviceId: string;
+                            /** @enum {string} */
+                            state: "starting" | "live" | "failed" | "stopped";
+                            reason: string | null;
+                            message: string | null;
+                            annotated: boolean;
+                            viewers: number;
+                            createdAt: number;
+                            liveAt: number | null;
+                            endedAt: number | null;
+                            playback: {
+                                /** @description HLS playlist (path on this server, signed, expires) */
+                                hls: string;
+                                /** @description Low-latency fMP4 over WebSocket (path on this server, signed) */
+                                ws: string;
+                                expiresAt: number;
+                            } | null;
+                            command: {
+                                id: string;
+                                /** @enum {string} */
+                                type: "StartStream" | "StopStream";
+                                /** @enum {string} */
+                                state: "sent" | "accepted" | "started" | "stopped" | "failed" | "timed_out";
+                                reason: string | null;
+                                message: string | null;
+                                attempts: number;
+                                sentAt: number;
+                                updatedAt: number;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Stop watching; when the last viewer leaves the stream stops */
+        delete: {
+            parameters: {
+                query: {
+                    /** @description The `viewerId` that starting or joining returned */
+                    viewerId: string;
+                };
+                header?: never;
+                path: {
+                    session: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Left */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An error: a stable code and a message a person can read */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/live/{session}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Still watching: keeps the viewer (and the stream) alive; returns fresh playback URLs */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    session: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The `viewerId` that starting or joining returned */
+                        viewerId: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sessionId: string;
+                            cameraId: string;
+                            deviceId: string;
+                            /** @enum {string} */
+                            state: "starting" | "live" | "failed" | "stopped";
+                            reason: string | null;
+                            message: string | null;
+                            annotated: boolean;
+                            viewers: number;
+                            createdAt: number;
+                            liveAt: number | null;
+                            endedAt: number | null;
+                            playback: {
+                                /** @description HLS playlist (path on this server, signed, expires) */
+                                hls: string;
+                                /** @description Low-latency fMP4 over WebSocket (path on this server, signed) */
+                                ws: string;
+                                expiresAt: number;
+                            } | null;
+                            command: {
+                                id: string;
+                                /** @enum {string} */
+                                type: "StartStream" | "StopStream";
+                                /** @enum {string} */
+                                state: "sent" | "accepted" | "started" | "stopped" | "failed" | "timed_out";
+                                reason: string | null;
+                                message: string | null;
+                                attempts: number;
+                                sentAt: number;
+                                updatedAt: number;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/live/hls/{token}/index.m3u8": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live HLS playlist (signed URL)
+         * @description The live playlist of a stream, from the `playback.hls` URL of `POST /api/cameras/:id/live`. The token in the path is the authorisation; it expires (ask the session API again for a fresh one). Waits up to 8 s for the first segment of a stream that has just started.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The HLS live playlist (never cached) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.apple.mpegurl": string;
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/live/hls/{token}/{segment}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Live HLS segment (signed URL) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                    segment: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description An MPEG-TS segment */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "video/mp2t": string;
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/live/ws/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Low-latency live video (WebSocket, signed URL)
+         * @description Upgrade to a WebSocket at the `playback.ws` URL of `POST /api/cameras/:id/live`. The server sends a text frame `{"type":"init","codec":"avc1.…"}`, then binary frames: the fMP4 init segment, then one fragment (moof+mdat) per video frame starting at a keyframe — append them to a Media Source Extensions SourceBuffer. A viewer that falls behind skips to the next keyframe. A plain GET answers 426.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description An error: a stable code and a message a person can read */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                426: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cameras/{id}/recordings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List recordings of a camera
+         * @description Segments of the camera overlapping [from, to), the gaps between them, totals, and signed links to play the range (HLS VOD with real timestamps) and to download it as one MP4. A range is at most 24 hours; links work for 6 hours.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Start of the range (default: `to` minus one hour) */
+                    from?: string;
+                    /** @description End of the range (default: now) */
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The recordings of one camera in a time range */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cameraId: string;
+                            from: number;
+                            to: number;
+                            /** @description Segments overlapping the range, oldest first */
+                            segments: {
+                                segmentId: string;
+                                /** @description Wall-clock time of the first frame (epoch ms) */
+                                startedAt: number;
+                                endedAt: number;
+                                durationMs: number;
+                                bytes: number;
+                                /** @enum {string} */
+                                reason: "continuous" | "event";
+                                codec: string | null;
+                                width: number | null;
+                                height: number | null;
+                            }[];
+                            /** @description Stretches of the range (up to now) with no recording: outages, restarts, pauses */
+                            gaps: {
+                                from: number;
+                                to: number;
+                            }[];
+                            totals: {
+                                segments: number;
+                                bytes: number;
+                                /** @description Recorded time inside the range */
+                                recordedMs: number;
+                                gapMs: number;
+                            };
+                            /** @description HLS VOD playlist of the range (signed: no header needed, e.g. for hls.js or ffplay); starts at `from`; null when nothing was recorded */
+                            playbackUrl: string | null;
+                            /** @description The range as one MP4 download (signed); null when nothing was recorded or the range is longer than 120 minutes */
+                            exportUrl: string | null;
+                            /** @description When the two links stop working (ask again for new ones) */
+                            urlsExpireAt: number;
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/media/recordings/{token}/playlist.m3u8": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Play a recorded range (HLS VOD)
+         * @description The HLS VOD playlist of the link’s range: one entry per segment with `#EXT-X-PROGRAM-DATE-TIME` (real time), `#EXT-X-MAP` (its init part) and `#EXT-X-DISCONTINUITY` at gaps and restarts. Signed link from `GET /api/cameras/{id}/recordings`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The playlist */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.apple.mpegurl": string;
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/media/recordings/{token}/seg/{segmentId}/{part}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A part of a recorded segment
+         * @description `init.mp4` (ftyp + moov) or `media.m4s` (its moof/mdat fragments), as named by the playlist.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                    segmentId: string;
+                    part: "init.mp4" | "media.m4s";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The bytes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "video/mp4": string;
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/media/recordings/{token}/export.mp4": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a recorded range as one MP4
+         * @description The link’s range joined into one MP4 (stream copy, no re-encoding; starts at the keyframe at or before `from`; gaps are left out), index first so it plays while downloading. At most 120 minutes; 2 exports at once (429 otherwise).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The MP4 file (Content-Disposition: attachment) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "video/mp4": string;
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @example ICEBERG_ERR_NOT_FOUND */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description An error: a stable code and a message a person can read */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };

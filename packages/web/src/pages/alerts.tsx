@@ -124,11 +124,21 @@ function AlertItem({ alert, onChange }: { alert: Alert; onChange: (a: Alert) => 
         <p className="alert-message">{alert.message}</p>
         <p className="muted small">
           Rule <strong>{alert.ruleName}</strong> · camera{' '}
-          <a href={`#/cameras/${encodeURIComponent(alert.cameraId)}`}>{alert.cameraId}</a> · {alert.class} ·{' '}
-          {alert.reason}
+          <a href={`#/cameras/${encodeURIComponent(alert.cameraId)}`}>{alert.cameraId}</a>
+          {/* system alerts (e.g. recording paused: disk full) have no object class or clip */}
+          {isSystemAlert(alert) ? null : ` · ${alert.class} · ${alert.reason}`}
         </p>
         {error ? <ErrorBox message={error} /> : null}
         <div className="actions">
+          {isSystemAlert(alert) ? null : (
+            <a
+              className="button-link"
+              href={`#/cameras/${encodeURIComponent(alert.cameraId)}?t=${Math.max(0, alert.at - 5_000)}`}
+              data-testid="play-clip"
+            >
+              ▶ Play the clip
+            </a>
+          )}
           {alert.status === 'new' ? (
             <button type="button" disabled={busy} onClick={() => change('acknowledged')}>
               Acknowledge
@@ -144,3 +154,6 @@ function AlertItem({ alert, onChange }: { alert: Alert; onChange: (a: Alert) => 
     </li>
   );
 }
+
+/** Alerts the system raises itself (rule ids `system:…`, e.g. a full disk) rather than a user's rule. */
+const isSystemAlert = (a: Alert) => a.ruleId.startsWith('system:');

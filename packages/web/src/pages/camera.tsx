@@ -10,6 +10,8 @@ import {
 import { useAuth } from '../auth.tsx';
 import { AuthImage } from '../components/auth-image.tsx';
 import { LiveBoxes } from '../components/live-boxes.tsx';
+import { LivePlayer } from '../components/live-player.tsx';
+import { RecordingTimeline } from '../components/recording-timeline.tsx';
 import {
   ErrorBox,
   errorMessage,
@@ -19,6 +21,7 @@ import {
   StateBadge,
 } from '../components/ui.tsx';
 import { useLiveMessages } from '../live.tsx';
+import { useRoute } from '../router.ts';
 
 const RANGES = [
   { key: '1h', label: 'Last hour', ms: 3_600_000 },
@@ -37,6 +40,8 @@ export function CameraPage({ id }: { id: string }) {
   const [eventsError, setEventsError] = useState<string | null>(null);
   const [cls, setCls] = useState<ObjectClass | ''>('');
   const [range, setRange] = useState<RangeKey>('24h');
+  const route = useRoute();
+  const playAt = route.name === 'camera' ? route.t : undefined;
 
   useEffect(() => {
     const ctrl = new AbortController();
@@ -94,6 +99,10 @@ export function CameraPage({ id }: { id: string }) {
           </a>
         ) : null}
       </div>
+      <section className="card live-section" aria-label="Live view">
+        <h2>Live</h2>
+        <LivePlayer cameraId={id} />
+      </section>
       <section className="card camera-latest" aria-label="Latest snapshot">
         <div className="live-frame">
           <AuthImage src={latest?.snapshotUrl} alt="Latest snapshot" className="large" />
@@ -105,6 +114,8 @@ export function CameraPage({ id }: { id: string }) {
           </p>
         ) : null}
       </section>
+
+      <RecordingTimeline cameraId={id} at={playAt} />
 
       <section aria-label="Events">
         <div className="toolbar">

@@ -33,7 +33,7 @@ const LiveQuery = z.object({
 });
 
 /** Clients only listen; anything they send is ignored, and large frames close the connection. */
-const MAX_CLIENT_FRAME_BYTES = 4096;
+export const MAX_CLIENT_FRAME_BYTES = 4096;
 
 /** How often an open socket's session is checked; the close code sent when it has ended. */
 const SESSION_CHECK_MS = 30_000;
@@ -50,7 +50,9 @@ const UPGRADE_IDLE_MS = 10_000;
  */
 export async function registerLiveRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   await app.register(async (scope) => {
-    await scope.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES } });
+    // buildApi registers the plugin once for all WebSocket routes; alone (tests), register it here.
+    if (!scope.hasDecorator('websocketServer'))
+      await scope.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES } });
     // An upgrade request to any other route is answered like a plain request, but Node hands the
     // socket over and no HTTP timeout applies to it any more: close it when it idles. `ws` clears
     // the timeout on the sockets it accepts (ours), so live clients are not affected.
