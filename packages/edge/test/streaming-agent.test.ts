@@ -11,6 +11,7 @@ import { silentLogger } from '@iceberg/common';
 import { IcebergConfig } from '@iceberg/config';
 import type { CommandAckV1, CommandV1 } from '@iceberg/contracts';
 import { StreamingAgent } from '../src/live/index.ts';
+import { startRtspCamera } from './helpers/rtsp-camera.ts';
 
 const ROOT = process.env.ICEBERG_ROOT ?? new URL('../../..', import.meta.url).pathname;
 const SAMPLE = join(ROOT, 'assets/samples/vtest.mp4');
@@ -277,5 +278,61 @@ describe('streaming agent: real ffmpeg pushes to a real nginx-rtmp', { timeout: 
       acks.find((a) => a.commandId === start.commandId && a.status === 'failed')?.reason,
       'unknown_camera',
     );
+  });
+});
+
+describe('streaming agent: copy push from an RTSP camera', { timeout: 120_000 }, () => {
+  test('an RTSP camera (GStreamer, as iceberg convert serves it) is copied to RTMP and plays', async () => {
+    const camera = await startRtspCamera({ name: 'gate' });
+    const rtmp = await startRtmpServer();
+    const bus = new Bus(new MemoryBus());
+    const acks: CommandAckV1[] = [];
+    await bus.subscribe('commandAcks', { group: 'test' }, async (a) => {
+      acks.push(a);
+    });
+    const agent = new StreamingAgent({
+      config: IcebergConfig.parse({
+        org: 'acme',
+        device: { id: 'edge-1' },
+        cameras: [{ id: 'gate', input: camera.url }],
+        live: { push: { startTimeoutSeconds: 20 } },
+      }),
+      bus,
+      logger: silentLogger(),
+    });
+    await agent.start();
+    try {
+      // The first RTP packets of this server's streams carry no presentation time: a plain
+      // `ffmpeg -i rtsp://… -c copy -f flv` refuses them ("Packet is missing PTS"); the push's
+      // low-delay input options must get past that.
+      await bus.publish('commands', {
+        schema: 'command.v1',
+        type: 'StartStream',
+        commandId: 'rtsp-1',
+        orgId: 'acme',
+        deviceId: 'edge-1',
+        cameraId: 'gate',
+        streamId: 's-rtsp',
+        issuedAt: Date.now(),
+        publishUrl: `rtmp://127.0.0.1:${rtmp.port}/live/s-rtsp?key=${GOOD_KEY}`,
+        annotated: false,
+        ttlSeconds: 60,
+      });
+      await until(
+        () => acks.some((a) => a.status === 'started' || a.status === 'failed'),
+        30_000,
+        'the push to start or fail',
+      );
+      assert.deepEqual(
+        acks.map((a) => `${a.status}${a.reason ? `/${a.reason}` : ''}`),
+        ['accepted', 'started'],
+      );
+      const seen = await probe(`rtmp://127.0.0.1:${rtmp.port}/live/s-rtsp`);
+      assert.deepEqual(seen, { codec: 'h264', width: 768, height: 576 });
+    } finally {
+      await agent.stop();
+      await rtmp.close();
+      await camera.stop();
+    }
   });
 });
