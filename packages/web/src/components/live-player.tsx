@@ -263,8 +263,10 @@ function attachHls(video: HTMLVideoElement, url: () => string, fail: (message: s
     return () => undefined;
   }
   const hls = new Hls({
-    liveSyncDurationCount: 1,
-    liveMaxLatencyDurationCount: 3,
+    // Seconds, not segment counts: with the 1 s fragments the re-streamer writes, playing 0.5 s
+    // behind the newest segment's end is enough and saves a second over one whole target duration.
+    liveSyncDuration: 0.5,
+    liveMaxLatencyDuration: 2.5,
     maxLiveSyncPlaybackRate: 1.5,
     backBufferLength: KEEP_BEHIND_S,
     manifestLoadPolicy: {
