@@ -125,13 +125,14 @@ export async function startServer(
   });
   await messenger.start();
   // The re-streaming server (nginx + RTMP); without nginx live view answers 503 and the rest runs.
-  // Live tokens are signed with a per-process key: sessions live in this process anyway.
+  // Live links are signed with the same shared key as recording links (each names its resource,
+  // so one kind never opens the other).
   const nginx = deps.restreamer
     ? undefined
     : await startRestreamer({
         config: server.restream,
         dataDir: config.dataDir,
-        signer: UrlSigner.random(),
+        signer: mediaSigner,
         logger,
         ffmpegPath: config.ffmpegPath,
         clock,
