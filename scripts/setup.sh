@@ -103,6 +103,8 @@ case "$MODE" in
     exec node --import tsx packages/cli/src/main.ts demo "$@"
     ;;
   test)
+    say "building the mock Kafka cluster for the Kafka tests"
+    bash tools/kafka-mock/build.sh >/dev/null
     say "type check"
     npx tsc -p tsconfig.json
     npx tsc -p packages/web/tsconfig.json

@@ -10,6 +10,9 @@ if [ ! -f /usr/include/librdkafka/rdkafka_mock.h ]; then
   echo "kafka-mock: /usr/include/librdkafka/rdkafka_mock.h is missing: apt-get install librdkafka-dev" >&2
   exit 1
 fi
-gcc -O2 -Wall -Wextra -o "$out/mock-cluster.tmp" "$here/mock-cluster.c" -lrdkafka
-mv "$out/mock-cluster.tmp" "$out/mock-cluster"
+# A temporary file of this build's own, renamed into place: several test files may build at once,
+# and a binary being written must never be executed (ETXTBSY) or replaced half-written.
+tmp="$out/mock-cluster.tmp.$$"
+gcc -O2 -Wall -Wextra -o "$tmp" "$here/mock-cluster.c" -lrdkafka
+mv -f "$tmp" "$out/mock-cluster"
 echo "$out/mock-cluster"
