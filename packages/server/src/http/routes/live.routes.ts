@@ -10,6 +10,7 @@ import type { ApiDeps } from '../../api-deps.ts';
 import type { LiveChannel } from '../../live/ws-hub.ts';
 import { authenticate, bearerToken, callerOf } from '../authenticate.ts';
 import { ErrorBody } from '../query-schemas.ts';
+import { websocketOnly } from '../websocket-only.ts';
 
 /** The channels a client may ask for. */
 export const liveTopics = ['alerts', 'detections', 'status'] as const satisfies readonly LiveChannel[];
@@ -77,16 +78,7 @@ export async function registerLiveRoutes(app: FastifyInstance, deps: ApiDeps): P
         querystring: LiveQuery,
         response: { 400: ErrorBody, 401: ErrorBody, 426: ErrorBody },
       },
-      handler: async (_req, reply) =>
-        reply
-          .code(426)
-          .header('upgrade', 'websocket')
-          .send({
-            error: {
-              code: 'ICEBERG_ERR_INPUT_INVALID',
-              message: 'this endpoint speaks WebSocket only: send an upgrade request',
-            },
-          }),
+      handler: websocketOnly,
       wsHandler: (socket, req) => {
         const caller = callerOf(req);
         deps.hub.add(socket, caller.orgId, req.query.topics ?? ['alerts']);

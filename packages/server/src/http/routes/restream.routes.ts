@@ -11,6 +11,7 @@ import type { NginxRestreamer } from '../../live/nginx-restreamer.ts';
 import type { StreamRef } from '../../live/restreamer.ts';
 import { authenticate } from '../authenticate.ts';
 import { ErrorBody } from '../query-schemas.ts';
+import { websocketOnly } from '../websocket-only.ts';
 
 /**
  * Live media under signed URLs (the token, from `POST /api/cameras/:id/live`, is in the path so
@@ -156,16 +157,7 @@ export async function registerRestreamRoutes(
       preHandler: async (req, reply) => {
         await streamOf(req, reply, (req.params as { token: string }).token);
       },
-      handler: async (_req, reply) =>
-        reply
-          .code(426)
-          .header('upgrade', 'websocket')
-          .send({
-            error: {
-              code: 'ICEBERG_ERR_INPUT_INVALID',
-              message: 'this endpoint speaks WebSocket only: send an upgrade request',
-            },
-          }),
+      handler: websocketOnly,
       wsHandler: (socket, req) => {
         let stream: StreamRef;
         try {
