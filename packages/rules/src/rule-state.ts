@@ -43,3 +43,34 @@ export interface EndedTrack {
 export function initialState(): RuleState {
   return { version: 1, lastFrameAt: null, tracks: [], ended: [], count: { fired: false, firedAt: null } };
 }
+
+/**
+ * A state read back from storage, or null when it is not one this version of the engine wrote
+ * (another version, or damaged): the caller then starts from `initialState()`.
+ */
+export function restoreState(value: unknown): RuleState | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const s = value as Partial<RuleState>;
+  const isTime = (t: unknown) => t === null || (typeof t === 'number' && Number.isFinite(t));
+  const ok =
+    s.version === 1 &&
+    isTime(s.lastFrameAt) &&
+    Array.isArray(s.tracks) &&
+    s.tracks.every(
+      (t) =>
+        typeof t?.id === 'string' &&
+        typeof t.seenAt === 'number' &&
+        Array.isArray(t.point) &&
+        t.point.length === 2 &&
+        typeof t.inside === 'boolean' &&
+        isTime(t.since) &&
+        typeof t.stayFired === 'boolean' &&
+        (t.anchor === null || (Array.isArray(t.anchor) && t.anchor.length === 2)) &&
+        isTime(t.firedAt),
+    ) &&
+    Array.isArray(s.ended) &&
+    s.ended.every((e) => typeof e?.id === 'string' && typeof e.at === 'number') &&
+    typeof s.count?.fired === 'boolean' &&
+    isTime(s.count.firedAt);
+  return ok ? (value as RuleState) : null;
+}

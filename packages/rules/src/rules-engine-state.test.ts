@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AlertDecision } from './alert-decision.ts';
 import { type Rule, RuleSpec } from './rule-schema.ts';
-import { initialState, type RuleState } from './rule-state.ts';
+import { initialState, type RuleState, restoreState } from './rule-state.ts';
 import {
   brief,
   frame,
@@ -115,6 +115,25 @@ describe('determinism and idempotency', () => {
     assert.ok(after.decisions.length > 0);
     const saved = new Map(JSON.parse(JSON.stringify([...before.states])) as Array<[string, RuleState]>);
     assert.deepEqual(runAll(inputs, saved).decisions, after.decisions);
+  });
+
+  test('restoreState takes back every state the engine wrote, and nothing else', () => {
+    const saved = JSON.parse(JSON.stringify([...first.states])) as Array<[string, unknown]>;
+    assert.ok(saved.length > 0);
+    for (const [, state] of saved) assert.deepEqual(restoreState(state), state);
+    assert.deepEqual(restoreState(initialState()), initialState());
+    const some = saved[0]![1] as RuleState;
+    for (const bad of [
+      null,
+      'state',
+      { ...some, version: 2 },
+      { ...some, tracks: 'many' },
+      { ...some, tracks: [{ id: 't1' }] },
+      { ...some, ended: [{ id: 5, at: 1 }] },
+      { ...some, lastFrameAt: 'yesterday' },
+      { ...some, count: null },
+    ])
+      assert.equal(restoreState(bad), null, JSON.stringify(bad).slice(0, 80));
   });
 
   test('state is JSON round-trippable: round-tripping before every event gives the same decisions', () => {

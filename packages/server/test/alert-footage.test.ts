@@ -11,16 +11,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ActionDispatcher } from '@iceberg/actions';
 import { Bus, MemoryBus } from '@iceberg/bus';
 import { ManualClock, silentLogger } from '@iceberg/common';
 import { IcebergConfig } from '@iceberg/config';
 import type { CommandAckV1, CommandV1 } from '@iceberg/contracts';
 import { protectRecordingHandler, RecordingManager, StreamingAgent, segmentRef } from '@iceberg/edge';
 import { parseRule, type Rule } from '@iceberg/rules';
-import { AlertService } from '../src/alerts/alert-service.ts';
+import type { AlertService } from '../src/alerts/alert-service.ts';
 import { FootageProtector } from '../src/recordings/footage-protector.ts';
-import { createHarness, type Harness } from './api-harness.ts';
+import { createHarness, type Harness, harnessAlertService } from './api-harness.ts';
 
 const root = process.env.ICEBERG_ROOT ?? join(import.meta.dirname, '../../..');
 const sample = join(root, 'assets/samples/vtest.mp4');
@@ -101,18 +100,7 @@ describe('an alert protects the footage around it on the device', { timeout: 60_
       handlers: { ProtectRecording: protectRecordingHandler(manager) },
     });
     await agent.start();
-    alerts = new AlertService({
-      store: h.store,
-      hub: h.deps.hub,
-      metrics: h.deps.metrics,
-      dispatcher: new ActionDispatcher({
-        notifiers: [],
-        record: async () => undefined,
-        logger: silentLogger(),
-      }),
-      clock,
-      logger: silentLogger(),
-      dataDir: h.deps.dataDir,
+    alerts = harnessAlertService(h, clock, {
       // a narrow window, so that one segment of the four is the alert's
       footage: new FootageProtector({ bus, clock, preRollSeconds: 2, postRollSeconds: 2 }),
     });

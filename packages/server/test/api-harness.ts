@@ -1,10 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock, silentLogger } from '@iceberg/common';
+import { ActionDispatcher } from '@iceberg/actions';
+import { type Clock, ManualClock, silentLogger } from '@iceberg/common';
 import { ServerConfig } from '@iceberg/config';
 import { createStore, defaultPgliteTemplatePath, openDatabase, type Store } from '@iceberg/store';
 import type { FastifyInstance, InjectOptions } from 'fastify';
+import { AlertService, type AlertServiceOptions } from '../src/alerts/alert-service.ts';
 import type { ApiDeps } from '../src/api-deps.ts';
 import { hashPassword } from '../src/auth/passwords.ts';
 import { buildApi } from '../src/http/api.ts';
@@ -83,4 +85,26 @@ export async function createHarness(): Promise<Harness> {
       await database.close();
     },
   };
+}
+
+/** The alert service over the harness's store and hub, with no actions to run. */
+export function harnessAlertService(
+  h: Harness,
+  clock: Clock,
+  extra: Partial<AlertServiceOptions> = {},
+): AlertService {
+  return new AlertService({
+    store: h.store,
+    hub: h.deps.hub,
+    metrics: h.deps.metrics,
+    dispatcher: new ActionDispatcher({
+      notifiers: [],
+      record: async () => undefined,
+      logger: silentLogger(),
+    }),
+    clock,
+    logger: silentLogger(),
+    dataDir: h.deps.dataDir,
+    ...extra,
+  });
 }

@@ -8,6 +8,7 @@ import { DeviceRepository } from './repositories/device.repository.ts';
 import { OrganisationRepository } from './repositories/organisation.repository.ts';
 import { RecordingRepository } from './repositories/recording.repository.ts';
 import { RuleRepository } from './repositories/rule.repository.ts';
+import { RuleStateRepository } from './repositories/rule-state.repository.ts';
 import { SecretRepository } from './repositories/secret.repository.ts';
 import { SessionRepository } from './repositories/session.repository.ts';
 import { SiteRepository } from './repositories/site.repository.ts';
@@ -24,6 +25,7 @@ export interface Store {
   devices: DeviceRepository;
   cameras: CameraRepository;
   rules: RuleRepository;
+  ruleStates: RuleStateRepository;
   tracks: TrackRepository;
   detections: DetectionRepository;
   alerts: AlertRepository;
@@ -46,6 +48,7 @@ export function createStore(db: Kysely<Schema>): Store {
     devices: new DeviceRepository(db),
     cameras: new CameraRepository(db),
     rules: new RuleRepository(db),
+    ruleStates: new RuleStateRepository(db),
     tracks: new TrackRepository(db),
     detections: new DetectionRepository(db),
     alerts: new AlertRepository(db),

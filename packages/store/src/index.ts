@@ -12,6 +12,7 @@ export * from './repositories/device.repository.ts';
 export * from './repositories/organisation.repository.ts';
 export * from './repositories/recording.repository.ts';
 export * from './repositories/rule.repository.ts';
+export * from './repositories/rule-state.repository.ts';
 export * from './repositories/secret.repository.ts';
 export * from './repositories/session.repository.ts';
 export * from './repositories/site.repository.ts';

@@ -250,6 +250,25 @@ export const migrations: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'rule-states',
+    statements: [
+      // What the rules engine remembers per (rule, camera): which tracks already fired, where
+      // they stand. Saved when a rule fires and every few seconds, so a restarted server (or the
+      // instance that takes a camera over) carries on instead of alerting again for every object
+      // in view. Deleting the rule deletes its states.
+      `create table rule_states (
+        org_id text not null,
+        rule_id text not null,
+        camera_id text not null,
+        state jsonb not null,
+        updated_at bigint not null,
+        primary key (org_id, camera_id, rule_id),
+        foreign key (org_id, rule_id) references rules (org_id, id) on delete cascade
+      )`,
+    ],
+  },
 ];
 
 export interface MigrationResult {

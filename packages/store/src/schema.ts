@@ -206,6 +206,14 @@ export interface ServerSecretsTable {
   created_at: number;
 }
 
+export interface RuleStatesTable {
+  org_id: string;
+  rule_id: string;
+  camera_id: string;
+  state: Json<unknown>;
+  updated_at: number;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -227,5 +235,6 @@ export interface Schema {
   dead_letters: DeadLettersTable;
   recordings: RecordingsTable;
   server_secrets: ServerSecretsTable;
+  rule_states: RuleStatesTable;
   schema_migrations: SchemaMigrationsTable;
 }

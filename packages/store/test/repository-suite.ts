@@ -453,6 +453,61 @@ export function defineRepositorySuite(name: string, open: () => Promise<Database
       assert.equal(await store.rules.delete(a, all.id), true);
     });
 
+    test('rule states: saved per camera, replaced on save, gone with their rule, kept per tenant', async () => {
+      const [a, b] = await twoOrgs();
+      const spec = { trigger: { type: 'anywhere' }, classes: ['person'] };
+      const door = await store.rules.create({ orgId: a, name: 'door', spec, createdAt: 1 });
+      const yard = await store.rules.create({ orgId: a, name: 'yard', spec, createdAt: 2 });
+      const theirs = await store.rules.create({ orgId: b, name: 'theirs', spec, createdAt: 1 });
+      const state = (n: number) => ({ version: 1, lastFrameAt: n, tracks: [{ id: `t${n}`, firedAt: n }] });
+
+      assert.deepEqual(await store.ruleStates.load(a, 'front-door'), []);
+      assert.equal(
+        await store.ruleStates.save(
+          a,
+          'front-door',
+          [
+            { ruleId: door.id, state: state(1) },
+            { ruleId: yard.id, state: state(2) },
+          ],
+          10,
+        ),
+        2,
+      );
+      await store.ruleStates.save(a, 'front-door', [{ ruleId: door.id, state: state(3) }], 11);
+      await store.ruleStates.save(b, 'front-door', [{ ruleId: theirs.id, state: state(9) }], 11);
+      const byRule = (list: Array<{ ruleId: string; state: unknown }>) =>
+        Object.fromEntries(list.map((s) => [s.ruleId, s.state]));
+      assert.deepEqual(byRule(await store.ruleStates.load(a, 'front-door')), {
+        [door.id]: state(3),
+        [yard.id]: state(2),
+      });
+      assert.deepEqual(await store.ruleStates.load(a, 'yard'), [], 'per camera');
+      assert.deepEqual(byRule(await store.ruleStates.load(b, 'front-door')), { [theirs.id]: state(9) });
+
+      // A rule deleted while its state was in memory: that state is dropped, the others written.
+      assert.equal(await store.rules.delete(a, yard.id), true);
+      assert.deepEqual(byRule(await store.ruleStates.load(a, 'front-door')), { [door.id]: state(3) });
+      assert.equal(
+        await store.ruleStates.save(
+          a,
+          'front-door',
+          [
+            { ruleId: door.id, state: state(4) },
+            { ruleId: yard.id, state: state(4) },
+          ],
+          12,
+        ),
+        1,
+      );
+      assert.deepEqual(byRule(await store.ruleStates.load(a, 'front-door')), { [door.id]: state(4) });
+      // Another organisation's rule id cannot be written under this organisation.
+      assert.equal(
+        await store.ruleStates.save(a, 'front-door', [{ ruleId: theirs.id, state: state(5) }], 13),
+        0,
+      );
+    });
+
     test('tracks: events applied twice and in any order converge to one row', async () => {
       const [a] = await twoOrgs();
       const events = trackEvents(a, 'front-door', 'k3-1');
