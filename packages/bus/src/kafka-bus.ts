@@ -272,6 +272,16 @@ export class KafkaBus implements BusTransport {
       const committed = await new Promise<TopicPartition[]>((resolve, reject) =>
         internal.committed(assignment, 10_000, (e, offsets) => (e ? reject(e) : resolve(offsets ?? []))),
       );
+      // A partition whose lookup failed comes back as an Error in its place (e.g. just after the
+      // brokers return). Taking it for "never committed" would skip to the end past everything
+      // produced meanwhile: when in doubt, the client looks the committed offsets up itself.
+      const unknown = assignment.filter(
+        (tp) => !committed.some((o) => o?.topic === tp.topic && o.partition === tp.partition),
+      );
+      if (unknown.length > 0)
+        throw new Error(
+          `no committed offset answer for ${unknown.map((tp) => `${tp.topic}#${tp.partition}`).join(', ')}`,
+        );
       const fresh = assignment.filter((tp) => {
         const c = committed.find((o) => o.topic === tp.topic && o.partition === tp.partition);
         return !c || c.offset === undefined || c.offset < 0;
@@ -305,8 +315,11 @@ export class KafkaBus implements BusTransport {
       });
       return positioned;
     } catch (e) {
-      // Fall back to the client's own reset to the end.
-      this.logger.warn({ group: entry.group, err: errorMessage(e) }, 'kafka: cannot look up positions');
+      // Fall back to the client's own positions: the committed offset, else the end.
+      this.logger.warn(
+        { group: entry.group, err: errorMessage(e) },
+        'kafka: cannot look up committed offsets; the client resumes from them itself',
+      );
       markAssigned();
       return undefined;
     }
