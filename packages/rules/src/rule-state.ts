@@ -1,3 +1,5 @@
+import type { ObjectClass } from '@iceberg/contracts';
+
 /**
  * What the rules engine remembers about one rule on one camera between events. Plain JSON
  * (no Maps, no undefined, no class instances), so it can be persisted or handed to another
@@ -12,6 +14,12 @@ export interface RuleState {
   tracks: TrackState[];
   /** Tracks that ended (TrackEnded), remembered a while so a late frame cannot revive them. */
   ended: EndedTrack[];
+  /**
+   * TrackEnded events that arrived before the frames up to the track's last sighting (track events
+   * and detection frames travel on different topics, and one may lag the other): each is applied
+   * once a frame at or after its `lastSeenAt` has been evaluated.
+   */
+  pendingEnds: PendingEnd[];
   /** Count rules (minCount > 1): the current crowd already fired; when the last count fired. */
   count: { fired: boolean; firedAt: number | null };
 }
@@ -39,9 +47,28 @@ export interface EndedTrack {
   at: number;
 }
 
+/** What a TrackEnded says that its end needs (a leave decision), kept until the frames catch up. */
+export interface PendingEnd {
+  id: string;
+  /** When the track was ended (the TrackEnded's `at`). */
+  at: number;
+  lastSeenAt: number;
+  deviceId: string;
+  class: ObjectClass;
+  score: number;
+  box: [number, number, number, number];
+}
+
 /** The state of a rule on a camera that has seen nothing yet. */
 export function initialState(): RuleState {
-  return { version: 1, lastFrameAt: null, tracks: [], ended: [], count: { fired: false, firedAt: null } };
+  return {
+    version: 1,
+    lastFrameAt: null,
+    tracks: [],
+    ended: [],
+    pendingEnds: [],
+    count: { fired: false, firedAt: null },
+  };
 }
 
 /**
@@ -70,6 +97,18 @@ export function restoreState(value: unknown): RuleState | null {
     ) &&
     Array.isArray(s.ended) &&
     s.ended.every((e) => typeof e?.id === 'string' && typeof e.at === 'number') &&
+    Array.isArray(s.pendingEnds) &&
+    s.pendingEnds.every(
+      (e) =>
+        typeof e?.id === 'string' &&
+        typeof e.at === 'number' &&
+        typeof e.lastSeenAt === 'number' &&
+        typeof e.deviceId === 'string' &&
+        typeof e.class === 'string' &&
+        typeof e.score === 'number' &&
+        Array.isArray(e.box) &&
+        e.box.length === 4,
+    ) &&
     typeof s.count?.fired === 'boolean' &&
     isTime(s.count.firedAt);
   return ok ? (value as RuleState) : null;

@@ -132,6 +132,8 @@ describe('determinism and idempotency', () => {
       { ...some, ended: [{ id: 5, at: 1 }] },
       { ...some, lastFrameAt: 'yesterday' },
       { ...some, count: null },
+      { ...some, pendingEnds: undefined },
+      { ...some, pendingEnds: [{ id: 'p1', at: 1 }] },
     ])
       assert.equal(restoreState(bad), null, JSON.stringify(bad).slice(0, 80));
   });

@@ -59,6 +59,8 @@ export function trackEnded(
   point: readonly [number, number],
   cls: ObjectClass = 'person',
   cameraId = 'cam-1',
+  /** The last frame that showed the track (the tracker ends a track some frames after it). */
+  lastSeenAt = at,
 ): RuleInput {
   const event: TrackEventV1 = {
     schema: 'track.v1',
@@ -73,7 +75,7 @@ export function trackEnded(
     score: 0.9,
     box: boxAt(point),
     firstSeenAt: T0,
-    lastSeenAt: at,
+    lastSeenAt,
     stationary: false,
     snapshot: null,
     hits: 3,

@@ -113,8 +113,38 @@ describe('zones: a person walking across at 2 fps (inside from 3 s to 4.5 s)', (
     {
       name: 'leave on TrackEnded while inside, at the event’s time',
       rule: { trigger: zone('leave') },
-      inputs: [...frames(0, 3, () => [{ id: 'p1', at: [0.5, 0.6] }]), trackEnded(s(2), 'p1', [0.5, 0.6])],
+      inputs: [
+        ...frames(0, 3, () => [{ id: 'p1', at: [0.5, 0.6] }]),
+        trackEnded(s(2), 'p1', [0.5, 0.6], 'person', 'cam-1', s(1)),
+      ],
       expected: ['leave@2#p1'],
+    },
+    {
+      name: 'a TrackEnded ahead of its frames (the detections lag) waits for them, then leaves',
+      rule: { trigger: zone('leave') },
+      inputs: [
+        trackEnded(s(2), 'p1', [0.5, 0.6], 'person', 'cam-1', s(1)),
+        ...frames(0, 4, () => [{ id: 'p1', at: [0.5, 0.6] }]),
+      ],
+      expected: ['leave@2#p1'],
+    },
+    {
+      name: 'a person whose TrackEnded came before any of its frames still alerts',
+      rule: { trigger: zone('enter') },
+      inputs: [
+        trackEnded(s(3), 'p1', [0.5, 0.6], 'person', 'cam-1', s(1)),
+        trackEnded(s(3), 'p2', [0.5, 0.6], 'person', 'cam-1', s(1)),
+        frame(s(0), [{ id: 'p1', at: [0.2, 0.6] }]),
+        frame(s(0.5), [{ id: 'p1', at: [0.5, 0.6] }]),
+        frame(s(1), [
+          { id: 'p1', at: [0.5, 0.6] },
+          { id: 'p2', at: [0.5, 0.6] },
+        ]),
+        // ended at its last sighting: a later frame does not bring it back
+        frame(s(1.5), [{ id: 'p2', at: [0.2, 0.6] }]),
+        frame(s(2), [{ id: 'p2', at: [0.5, 0.6] }]),
+      ],
+      expected: ['enter@0.5#p1', 'enter@1#p2'],
     },
     {
       name: 'TrackEnded outside the zone is not a leave',
@@ -127,8 +157,8 @@ describe('zones: a person walking across at 2 fps (inside from 3 s to 4.5 s)', (
       rule: { trigger: zone('leave') },
       inputs: [
         ...frames(0, 2, () => [{ id: 'p1', at: [0.5, 0.6] }]),
-        trackEnded(s(1), 'p1', [0.5, 0.6]),
-        trackEnded(s(1), 'p1', [0.5, 0.6]),
+        trackEnded(s(1), 'p1', [0.5, 0.6], 'person', 'cam-1', s(0.5)),
+        trackEnded(s(1), 'p1', [0.5, 0.6], 'person', 'cam-1', s(0.5)),
       ],
       expected: ['leave@1#p1'],
     },

@@ -8,7 +8,7 @@ import type {
 import { type AlertDecision, decisionKey } from './alert-decision.ts';
 import { crossingSide, type Point, pointInPolygon, referencePoint, sideOfLine } from './geometry.ts';
 import type { Rule } from './rule-schema.ts';
-import { initialState, type RuleState, type TrackState } from './rule-state.ts';
+import { initialState, type PendingEnd, type RuleState, type TrackState } from './rule-state.ts';
 import { isWithinSchedule } from './schedule.ts';
 
 /**
@@ -41,7 +41,10 @@ import { isWithinSchedule } from './schedule.ts';
  *   (out of order, or replayed after a restart that restored the state), as are frames from more
  *   than `maxClockSkewMs` after `now` (a device with a wrong clock must not block later frames).
  * - TrackEnded ends the track (leave if it was inside) and is remembered a while, so a late frame
- *   cannot revive the track. TrackStarted and TrackUpdated change nothing: positions come from frames.
+ *   cannot revive the track. A TrackEnded that arrives before the frames up to the track's last
+ *   sighting (its `lastSeenAt`; the two topics are consumed independently, and one may lag) waits
+ *   in the state and is applied right after the first frame at or after that time, so those frames
+ *   still count. TrackStarted and TrackUpdated change nothing: positions come from frames.
  * - Tracks not seen for `forgetAfterMs` of frame time are forgotten, and at most `maxTracks` are
  *   kept (the least recently seen go first), so the state stays bounded.
  */
@@ -287,17 +290,28 @@ function evaluateFrame(
     }
   }
 
-  return {
-    state: {
-      version: 1,
-      lastFrameAt: at,
-      tracks: keptTracks(state.tracks, seen, at, settings),
-      ended:
-        state.ended.length > 0 ? state.ended.filter((e) => at - e.at <= settings.forgetAfterMs) : state.ended,
-      count,
-    },
-    decisions,
+  let next: RuleState = {
+    version: 1,
+    lastFrameAt: at,
+    tracks: keptTracks(state.tracks, seen, at, settings),
+    ended:
+      state.ended.length > 0 ? state.ended.filter((e) => at - e.at <= settings.forgetAfterMs) : state.ended,
+    pendingEnds: state.pendingEnds,
+    count,
   };
+  // Ends that waited for the frames up to their track's last sighting: those frames are in now.
+  if (next.pendingEnds.length > 0) {
+    const due = next.pendingEnds.filter((e) => e.lastSeenAt <= at);
+    if (due.length > 0) {
+      next = { ...next, pendingEnds: next.pendingEnds.filter((e) => e.lastSeenAt > at) };
+      for (const end of due) {
+        const result = applyEnd(rule, end, frame.orgId, frame.cameraId, next, settings);
+        next = result.state;
+        decisions.push(...result.decisions);
+      }
+    }
+  }
+  return { state: next, decisions };
 }
 
 /** Old tracks updated or still remembered, then new ones in frame order; at most maxTracks. */
@@ -332,10 +346,47 @@ function evaluateTrackEnded(
   settings: Required<EngineOptions>,
 ): Evaluation {
   if (!rule.classes.includes(event.class)) return unchanged(state);
-  if (state.ended.some((e) => e.id === event.trackId)) return unchanged(state);
-  const before = state.tracks.find((t) => t.id === event.trackId) ?? null;
+  const id = event.trackId;
+  if (state.ended.some((e) => e.id === id) || state.pendingEnds.some((e) => e.id === id))
+    return unchanged(state);
+  const end: PendingEnd = {
+    id,
+    at: event.at,
+    lastSeenAt: event.lastSeenAt,
+    deviceId: event.deviceId,
+    class: event.class,
+    score: event.score,
+    box: [event.box[0], event.box[1], event.box[2], event.box[3]],
+  };
+  if (state.lastFrameAt === null || state.lastFrameAt < event.lastSeenAt) {
+    // The frames that show the track are not all in yet: the end waits for them.
+    const pendingEnds = [...state.pendingEnds, end];
+    return {
+      state: {
+        ...state,
+        pendingEnds:
+          pendingEnds.length > settings.maxTracks
+            ? pendingEnds.slice(pendingEnds.length - settings.maxTracks)
+            : pendingEnds,
+      },
+      decisions: [],
+    };
+  }
+  return applyEnd(rule, end, event.orgId, event.cameraId, state, settings);
+}
+
+/** The track ended: leave if it was inside a leave zone; forgotten, and remembered as ended. */
+function applyEnd(
+  rule: Rule,
+  end: PendingEnd,
+  orgId: string,
+  cameraId: string,
+  state: RuleState,
+  settings: Required<EngineOptions>,
+): Evaluation {
+  const before = state.tracks.find((t) => t.id === end.id) ?? null;
   const decisions: AlertDecision[] = [];
-  const at = event.at;
+  const at = end.at;
   const trigger = rule.trigger;
   if (
     before?.inside &&
@@ -346,19 +397,19 @@ function evaluateTrackEnded(
   ) {
     decisions.push({
       ruleId: rule.id,
-      cameraId: event.cameraId,
-      deviceId: event.deviceId,
-      orgId: event.orgId,
+      cameraId,
+      deviceId: end.deviceId,
+      orgId,
       reason: 'leave',
-      class: event.class,
-      trackIds: [event.trackId],
-      score: event.score,
-      box: event.box,
+      class: end.class,
+      trackIds: [end.id],
+      score: end.score,
+      box: end.box,
       at,
-      dedupeKey: decisionKey(rule.id, event.cameraId, 'leave', event.trackId, at),
+      dedupeKey: decisionKey(rule.id, cameraId, 'leave', end.id, at),
     });
   }
-  const ended = [...state.ended, { id: event.trackId, at }];
+  const ended = [...state.ended, { id: end.id, at }];
   return {
     state: {
       ...state,
