@@ -109,54 +109,89 @@ export class Bus {
     options: SubscribeOptions,
     handler: MessageHandler<T>,
   ): Promise<TransportSubscription> {
-    const maxAttempts = options.maxAttempts ?? 3;
-    const retryDelayMs = options.retryDelayMs ?? 200;
     return this.transport.consume(
       {
         topics: [this.topicName(topic)],
         group: options.group,
         fromBeginning: options.fromBeginning ?? false,
       },
-      async (record) => {
-        const meta: MessageMeta = {
-          topic,
-          key: record.key,
-          partition: record.partition,
-          offset: record.offset,
-          timestamp: record.timestamp,
-          headers: record.headers,
-        };
-        const parsed = decodeMessage(topic, record.value);
-        if (!parsed.ok) {
-          this.counters.invalid++;
-          this.logger.warn(
-            { topic, key: record.key, offset: record.offset, error: parsed.error },
-            'invalid message',
-          );
-          if (options.deadLetterInvalid ?? true)
-            await this.deadLetter(topic, record, options.group, 'invalid', parsed.error);
-          return;
-        }
-        this.counters.consumed++;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await handler(parsed.value, meta);
-            return;
-          } catch (err) {
-            this.counters.handlerFailures++;
-            if (attempt >= maxAttempts) {
-              this.logger.error(
-                { topic, key: record.key, offset: record.offset, err: errorMessage(err) },
-                'handler failed, message dead-lettered',
-              );
-              await this.deadLetter(topic, record, options.group, 'handler_failed', errorMessage(err));
-              return;
-            }
-            await new Promise((resolve) => setTimeout(resolve, retryDelayMs * 2 ** (attempt - 1)));
-          }
-        }
+      (record) => this.handleRecord(topic, record, options, handler),
+    );
+  }
+
+  /**
+   * One subscription (one group member) to several topics, a handler per topic: fewer members
+   * make rebalances quicker. With `coPartitioned`, members get the same partition numbers of every
+   * topic, so the messages of one key (a camera) on all of them reach the same member, which may
+   * then keep that key's state; the topics need the same number of partitions.
+   */
+  async subscribeMany<T extends TopicName>(
+    handlers: { [K in T]: MessageHandler<K> },
+    options: SubscribeOptions & { coPartitioned?: boolean },
+  ): Promise<TransportSubscription> {
+    const byName = new Map<string, T>();
+    for (const topic of Object.keys(handlers) as T[]) byName.set(this.topicName(topic), topic);
+    return this.transport.consume(
+      {
+        topics: [...byName.keys()],
+        group: options.group,
+        fromBeginning: options.fromBeginning ?? false,
+        coPartitioned: options.coPartitioned ?? false,
+      },
+      (record) => {
+        const topic = byName.get(record.topic);
+        if (topic === undefined) throw new Error(`a record of topic ${record.topic}, not subscribed`);
+        return this.handleRecord(topic, record, options, handlers[topic] as MessageHandler<T>);
       },
     );
+  }
+
+  /** Parses a record against its topic's schema and runs the handler, retrying and dead-lettering. */
+  private async handleRecord<T extends TopicName>(
+    topic: T,
+    record: IncomingRecord,
+    options: SubscribeOptions,
+    handler: MessageHandler<T>,
+  ): Promise<void> {
+    const maxAttempts = options.maxAttempts ?? 3;
+    const retryDelayMs = options.retryDelayMs ?? 200;
+    const meta: MessageMeta = {
+      topic,
+      key: record.key,
+      partition: record.partition,
+      offset: record.offset,
+      timestamp: record.timestamp,
+      headers: record.headers,
+    };
+    const parsed = decodeMessage(topic, record.value);
+    if (!parsed.ok) {
+      this.counters.invalid++;
+      this.logger.warn(
+        { topic, key: record.key, offset: record.offset, error: parsed.error },
+        'invalid message',
+      );
+      if (options.deadLetterInvalid ?? true)
+        await this.deadLetter(topic, record, options.group, 'invalid', parsed.error);
+      return;
+    }
+    this.counters.consumed++;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handler(parsed.value, meta);
+        return;
+      } catch (err) {
+        this.counters.handlerFailures++;
+        if (attempt >= maxAttempts) {
+          this.logger.error(
+            { topic, key: record.key, offset: record.offset, err: errorMessage(err) },
+            'handler failed, message dead-lettered',
+          );
+          await this.deadLetter(topic, record, options.group, 'handler_failed', errorMessage(err));
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs * 2 ** (attempt - 1)));
+      }
+    }
   }
 
   async close(): Promise<void> {

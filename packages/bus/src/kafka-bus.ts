@@ -128,6 +128,8 @@ export class KafkaBus implements BusTransport {
       ...consumerSettings,
       'group.id': options.group,
       ...this.options.consumerSettings,
+      // Range gives each member the same partition numbers of every topic it reads.
+      ...(options.coPartitioned ? { 'partition.assignment.strategy': 'range' } : {}),
       'auto.offset.reset': options.fromBeginning ? 'earliest' : 'latest',
       rebalance_cb: async (err: { code: number }, assignment: TopicPartition[]) => {
         // -175: partitions assigned; -174: revoked (librdkafka's codes).

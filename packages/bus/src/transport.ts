@@ -25,6 +25,11 @@ export interface ConsumeOptions {
   group: string;
   /** Where a group with no committed offset starts: the oldest retained message, or only new ones. */
   fromBeginning: boolean;
+  /**
+   * Members get the same partition numbers of every topic (Kafka: the range assignor), so records
+   * keyed alike on different topics reach the same member. Default: partitions are spread freely.
+   */
+  coPartitioned?: boolean;
 }
 
 /**

@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Bus, KafkaBus, partitionFor } from '@iceberg/bus';
-import { type CommandV1, type DetectionFrameV1, examples, headerNames, topics } from '@iceberg/contracts';
+import {
+  type CommandV1,
+  type DetectionFrameV1,
+  examples,
+  headerNames,
+  type TrackEventV1,
+  topics,
+} from '@iceberg/contracts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { kcat, MockKafkaCluster, mockClusterSettings, repoRoot, waitFor } from './kafka-mock-cluster.ts';
 
@@ -282,5 +289,76 @@ describe('Kafka bus (mock cluster, 3 brokers)', () => {
     mark('all processed');
     for (let s = 0; s < sent * 5; s++)
       for (let i = 0; i < 12; i++) assert.ok(processed.has(`rb-${i}/${s}`), `rb-${i}/${s} processed`);
+  });
+  test('a co-partitioned subscription gives each member the same partitions of both topics: a camera’s frames and track events meet', async () => {
+    const group = 'co-partitioned-test';
+    type Who = 'a' | 'b' | 'c';
+    const seen = new Map<string, Set<Who>>(); // `${topic}/${camera}` → the members that consumed it
+    const handlers = (who: Who) => {
+      const saw = (key: string) => {
+        let members = seen.get(key);
+        if (!members) seen.set(key, (members = new Set()));
+        members.add(who);
+      };
+      return {
+        detections: async (m: DetectionFrameV1) => saw(`detections/${m.cameraId}`),
+        tracks: async (m: TrackEventV1) => saw(`tracks/${m.cameraId}`),
+      };
+    };
+    const producer = kafkaBus();
+    const cameras = Array.from({ length: 12 }, (_, i) => `co-${i}`);
+    let round = 0;
+    /** Publishes a frame and a track event of every camera, again and again, until `done`. */
+    const pumpUntil = async (what: string, done: () => boolean) => {
+      const deadline = Date.now() + 60_000;
+      while (!done()) {
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}: ${JSON.stringify([...seen])}`);
+        round++;
+        await producer.publishMany(
+          'detections',
+          cameras.map((c, i) => detection(c, round * 100 + i)),
+        );
+        await producer.publishMany(
+          'tracks',
+          cameras.map((cameraId) => ({
+            ...examples.trackStarted,
+            cameraId,
+            trackId: `${cameraId}-${round}`,
+          })),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    };
+    const everyCameraSeen = () => seen.size === cameras.length * 2;
+    const consumedBy = (who: Who) => [...seen.values()].some((m) => m.has(who));
+
+    // Three members, then one leaves: each change is a rebalance.
+    const [a, b, c] = [kafkaBus(), kafkaBus(), kafkaBus()];
+    await a.subscribeMany(handlers('a'), { group, coPartitioned: true });
+    const subB = await b.subscribeMany(handlers('b'), { group, coPartitioned: true });
+    await c.subscribeMany(handlers('c'), { group, coPartitioned: true });
+    await pumpUntil(
+      'all three consuming',
+      () => everyCameraSeen() && ['a', 'b', 'c'].every((w) => consumedBy(w as Who)),
+    );
+    await subB.close();
+    seen.clear();
+    await pumpUntil('every camera after b left', everyCameraSeen);
+
+    // Settled: in a fresh window, each camera's frames and track events reach one member, the same.
+    // (librdkafka's cooperative-sticky assignor often lines them up too, but does not promise it;
+    // range, which a co-partitioned subscription uses, does. Two subscriptions would be two
+    // members, each given its own partitions.)
+    seen.clear();
+    await pumpUntil('every camera again', everyCameraSeen);
+    for (const camera of cameras) {
+      const tracks = [...(seen.get(`tracks/${camera}`) ?? [])];
+      const frames = [...(seen.get(`detections/${camera}`) ?? [])];
+      assert.equal(tracks.length, 1, `${camera}'s track events on one member`);
+      assert.deepEqual(frames, tracks, `${camera}'s frames on the member that has its track events`);
+    }
+    assert.ok(consumedBy('a') && consumedBy('c'), 'both members that stayed share the partitions');
+    assert.ok(!consumedBy('b'), 'the member that left consumes nothing');
   });
 });

@@ -71,12 +71,15 @@ export class RuleEvaluator {
   async start(): Promise<void> {
     this.checkpointTimer = setInterval(() => void this.checkpoint(), this.o.checkpointMs ?? 5000);
     this.checkpointTimer.unref();
+    // One subscription to both topics, co-partitioned: a camera's frames and track events reach
+    // the same instance, the only one that keeps (and saves) that camera's rule state.
     this.subscriptions.push(
-      await this.o.bus.subscribe('detections', this.subscription(), (frame) =>
-        this.handle(frame.orgId, frame.cameraId, { kind: 'detections', frame }),
-      ),
-      await this.o.bus.subscribe('tracks', this.subscription(), (event) =>
-        this.handle(event.orgId, event.cameraId, { kind: 'track', event }),
+      await this.o.bus.subscribeMany(
+        {
+          detections: (frame) => this.handle(frame.orgId, frame.cameraId, { kind: 'detections', frame }),
+          tracks: (event) => this.handle(event.orgId, event.cameraId, { kind: 'track', event }),
+        },
+        { ...this.subscription(), coPartitioned: true },
       ),
     );
   }
