@@ -296,9 +296,9 @@ describe('Kafka bus (mock cluster, 3 brokers)', () => {
     const seen = new Map<string, Set<Who>>(); // `${topic}/${camera}` → the members that consumed it
     const handlers = (who: Who) => {
       const saw = (key: string) => {
-        let members = seen.get(key);
-        if (!members) seen.set(key, (members = new Set()));
+        const members = seen.get(key) ?? new Set<Who>();
         members.add(who);
+        seen.set(key, members);
       };
       return {
         detections: async (m: DetectionFrameV1) => saw(`detections/${m.cameraId}`),
