@@ -158,6 +158,7 @@ export class KafkaBus implements BusTransport {
     const redeliveryDelayMs = this.options.redeliveryDelayMs ?? 1000;
     try {
       await entry.consumer.connect();
+      if (options.coPartitioned) await this.checkCoPartitioned(entry.consumer, options.topics);
       await entry.consumer.subscribe({ topics: options.topics });
       await entry.consumer.run({
         partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
@@ -180,6 +181,7 @@ export class KafkaBus implements BusTransport {
       });
     } catch (err) {
       await entry.consumer.disconnect().catch(() => undefined);
+      if (err instanceof IcebergError) throw err;
       throw new IcebergError(
         'ICEBERG_ERR_BUS_UNAVAILABLE',
         `cannot consume ${options.topics.join(', ')} from Kafka: ${errorMessage(err)}`,
@@ -252,6 +254,36 @@ export class KafkaBus implements BusTransport {
         await producer.disconnect().catch(() => undefined);
       }
     }
+  }
+
+  /**
+   * Topics read co-partitioned must have as many partitions each, or a key's messages would sit
+   * in partitions of different numbers and reach different members. Topics the cluster does not
+   * describe (not created yet) are not checked.
+   */
+  private async checkCoPartitioned(consumer: KafkaJsConsumer, topics: string[]): Promise<void> {
+    const internal = consumer._getInternalClient();
+    const counts = await Promise.all(
+      topics.map(
+        (topic) =>
+          new Promise<{ topic: string; partitions: number }>((resolve) =>
+            internal.getMetadata({ topic, timeout: 10_000 }, (err, metadata) =>
+              resolve({
+                topic,
+                partitions: err
+                  ? 0
+                  : (metadata?.topics.find((t) => t.name === topic)?.partitions.length ?? 0),
+              }),
+            ),
+          ),
+      ),
+    );
+    const known = counts.filter((c) => c.partitions > 0);
+    if (new Set(known.map((c) => c.partitions)).size > 1)
+      throw new IcebergError(
+        'ICEBERG_ERR_CONFIG_INVALID',
+        `${known.map((c) => `${c.topic} has ${c.partitions} partitions`).join(', ')}: these topics are read together, keyed alike, and need the same number of partitions (see docs/kafka.md)`,
+      );
   }
 
   /**

@@ -55,6 +55,13 @@ export interface KafkaJsConsumer {
 }
 
 export interface RdKafkaConsumer {
+  getMetadata(
+    options: { topic?: string; timeout?: number },
+    cb: (
+      err: unknown,
+      metadata?: { topics: Array<{ name: string; partitions: Array<{ id: number }> }> },
+    ) => void,
+  ): void;
   committed(
     toppars: Array<{ topic: string; partition: number }>,
     timeoutMs: number,

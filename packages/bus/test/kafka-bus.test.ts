@@ -361,4 +361,21 @@ describe('Kafka bus (mock cluster, 3 brokers)', () => {
     assert.ok(consumedBy('a') && consumedBy('c'), 'both members that stayed share the partitions');
     assert.ok(!consumedBy('b'), 'the member that left consumes nothing');
   });
+  test('topics read co-partitioned with different partition counts are refused, naming them', async () => {
+    await cluster.createTopic('mismatch.tracks', 3);
+    await cluster.createTopic('mismatch.detections', 6);
+    const bus = new Bus(new KafkaBus({ brokers: cluster.brokers, settings: mockClusterSettings }), {
+      topicPrefix: 'mismatch.',
+    });
+    buses.push(bus);
+    await assert.rejects(
+      bus.subscribeMany(
+        { detections: async () => undefined, tracks: async () => undefined },
+        { group: 'mismatch', coPartitioned: true },
+      ),
+      (err: Error & { code?: string }) =>
+        err.code === 'ICEBERG_ERR_CONFIG_INVALID' &&
+        /mismatch\.detections has 6 partitions, mismatch\.tracks has 3 partitions/.test(err.message),
+    );
+  });
 });
