@@ -89,7 +89,9 @@ export class Ingest {
             counted('device-status');
           },
         },
-        { group: GROUP },
+        // A new group reads what the bus still holds: storing is idempotent, and devices that
+        // started before the server first ran must not lose what they reported.
+        { group: GROUP, fromBeginning: true },
       ),
       await bus.subscribe(
         'deadLetters',

@@ -35,8 +35,10 @@ export class RecordingIngest {
   constructor(private readonly o: RecordingIngestOptions) {}
 
   async start(): Promise<void> {
-    this.subscription = await this.o.bus.subscribe('recordings', { group: GROUP }, (event) =>
-      this.handle(event),
+    this.subscription = await this.o.bus.subscribe(
+      'recordings',
+      { group: GROUP, fromBeginning: true },
+      (event) => this.handle(event),
     );
   }
 
