@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { verifyWebhookSignature } from '@iceberg/actions';
 import { silentLogger } from '@iceberg/common';
 import { loadConfig } from '@iceberg/config';
-import type { AlertV1 } from '@iceberg/contracts';
+import { type AlertV1, examples } from '@iceberg/contracts';
 import { RuleEvaluator } from '@iceberg/server';
 import WebSocket from 'ws';
 import { type AllInOne, startAllInOne } from '../src/commands/all-in-one.ts';
@@ -204,6 +204,31 @@ describe('all-in-one: sample camera → edge → bus → rules → alert pushed 
       const n = Number(/iceberg_bus_messages_consumed_total\{topic="detections"\} (\d+)/.exec(now)?.[1] ?? 0);
       return n > before ? n : undefined;
     });
+  });
+
+  test("a device's outbox backlog, from its heartbeat, shows in its status and in the server's metrics", async () => {
+    const orgId = app.server.admin.orgId;
+    const at = Date.now();
+    await app.bus.publish('deviceStatus', {
+      ...examples.deviceStatus,
+      orgId,
+      deviceId: 'remote-edge',
+      at,
+      outbox: { pendingMessages: 1234, pendingBytes: 567_890, oldestPendingAt: at - 20_000, shed: 0 },
+    });
+    const device = await until('the device listed', async () => {
+      const body = (await (await api('/api/devices')).json()) as {
+        items: Array<{ id: string; status: { outbox?: { pendingMessages: number } } | null }>;
+      };
+      return body.items.find((d) => d.id === 'remote-edge');
+    });
+    assert.equal(device.status?.outbox?.pendingMessages, 1234);
+    const text = await (await fetch(`${app.server.url}/metrics`)).text();
+    assert.match(text, /^iceberg_devices_outbox_pending_messages 1234$/m);
+    assert.match(text, /^iceberg_devices_outbox_pending_bytes 567890$/m);
+    const age = Number(/^iceberg_devices_outbox_oldest_pending_seconds (\S+)$/m.exec(text)?.[1]);
+    assert.ok(age >= 20 && age < 60, `oldest pending ${age} s`);
+    assert.ok(!text.includes('remote-edge') && !text.includes(orgId), 'no tenant ids in the metrics');
   });
 
   test('replaying every event of the bus through a fresh rules engine creates no second alert', async () => {

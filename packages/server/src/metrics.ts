@@ -1,7 +1,9 @@
+import { type Clock, systemClock } from '@iceberg/common';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { OutboxBacklog } from './ingest/outbox-backlog.ts';
 
 /** The server's Prometheus metrics, on their own registry (served at `/metrics`). */
-export function createMetrics() {
+export function createMetrics(clock: Clock = systemClock) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'iceberg_' });
   return {
@@ -46,6 +48,8 @@ export function createMetrics() {
       help: 'Connected WebSocket clients',
       registers: [registry],
     }),
+    /** The devices' store-and-forward backlog, from their heartbeats (summed: no tenant ids here). */
+    outboxBacklog: new OutboxBacklog(registry, clock),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

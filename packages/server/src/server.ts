@@ -59,7 +59,7 @@ export async function startServer(
   const store = createStore(database.db);
   const admin = await bootstrap(store, server, { now: clock.now(), logger });
   const hub = new WsHub();
-  const metrics = createMetrics();
+  const metrics = createMetrics(clock);
   const notifiers: Notifier[] = [new WebhookNotifier()];
   const smtp = server.smtp ? new SmtpNotifier({ ...server.smtp }) : null;
   if (smtp) notifiers.push(smtp);

@@ -159,7 +159,7 @@ export async function createEventsApp(): Promise<EventsTestApp> {
   const deps: ApiDeps = {
     store,
     hub,
-    metrics: createMetrics(),
+    metrics: createMetrics(clock),
     config: ServerConfig.parse({}),
     dataDir,
     clock,

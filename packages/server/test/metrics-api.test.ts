@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { examples } from '@iceberg/contracts';
 import { alertInput, createEventsApp, type EventsTestApp, T0, trackEvent } from './events-helpers.ts';
 
 describe('metrics and the API document', () => {
@@ -15,6 +16,13 @@ describe('metrics and the API document', () => {
     );
     t.deps.metrics.alertsRaised.inc({ reason: 'enter' });
     t.deps.metrics.messagesConsumed.inc({ topic: 'tracks' }, 3);
+    t.deps.metrics.outboxBacklog.record({
+      ...examples.deviceStatus,
+      orgId: 'org-a',
+      deviceId: 'secret-device',
+      at: t.clock.now(),
+      outbox: { pendingMessages: 42, pendingBytes: 9000, oldestPendingAt: t.clock.now() - 15_000, shed: 0 },
+    });
   });
   after(() => t.close());
 
@@ -30,6 +38,9 @@ describe('metrics and the API document', () => {
       'iceberg_dead_letters',
       'iceberg_alert_latency_seconds_bucket',
       'iceberg_process_cpu_seconds_total',
+      'iceberg_devices_outbox_backlogged 1',
+      'iceberg_devices_outbox_pending_messages 42',
+      'iceberg_devices_outbox_oldest_pending_seconds 15',
     ])
       assert.ok(r.body.includes(name), name);
     assert.match(r.body, /^# HELP /m);
@@ -37,7 +48,7 @@ describe('metrics and the API document', () => {
 
   test('it holds no tenant data', async () => {
     const r = await t.app.inject({ method: 'GET', url: '/metrics' });
-    for (const secret of ['org-a', 'org-b', 'secret-camera', 'secret-rule', '@org-a.test'])
+    for (const secret of ['org-a', 'org-b', 'secret-camera', 'secret-rule', 'secret-device', '@org-a.test'])
       assert.ok(!r.body.includes(secret), secret);
   });
 

@@ -85,6 +85,7 @@ export class Ingest {
                 { org: status.orgId, device: status.deviceId },
                 'heartbeat from a device of an unknown organisation',
               );
+            metrics.outboxBacklog.record(status);
             hub.publish(status.orgId, 'device-status', status);
             counted('device-status');
           },

@@ -5702,7 +5702,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description The server-wide counters, gauges and histograms (`iceberg_*`) in the Prometheus text format. Not authenticated, so a scraper needs no token: it holds aggregates over all organisations (messages consumed, alerts raised, live clients, process figures) and nothing of any tenant (no organisation, camera, rule or user names or ids). Keep it off the public network if even totals are sensitive.
+         * @description The server-wide counters, gauges and histograms (`iceberg_*`) in the Prometheus text format. Not authenticated, so a scraper needs no token: it holds aggregates over all organisations (messages consumed, alerts raised, live clients, the devices’ outbox backlog, process figures) and nothing of any tenant (no organisation, camera, rule or user names or ids). Keep it off the public network if even totals are sensitive.
          */
         get: {
             parameters: {
