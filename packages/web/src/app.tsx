@@ -6,6 +6,7 @@ import { AlertsPage } from './pages/alerts.tsx';
 import { CameraPage } from './pages/camera.tsx';
 import { CameraFormPage } from './pages/camera-form.tsx';
 import { CamerasPage } from './pages/cameras.tsx';
+import { DevicesPage } from './pages/devices.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { RuleEditorPage } from './pages/rule-editor.tsx';
 import { RulesPage } from './pages/rules.tsx';
@@ -51,6 +52,8 @@ function Page({ route }: { route: Route }) {
       return <AlertsPage />;
     case 'rules':
       return <RulesPage />;
+    case 'devices':
+      return <DevicesPage />;
     case 'rule':
       return <RuleEditorPage key={route.id ?? 'new'} id={route.id} />;
     default:
@@ -94,6 +97,9 @@ function Header({ session, route }: { session: Session; route: Route }) {
         </a>
         <a href="#/rules" aria-current={route.name === 'rules' || route.name === 'rule' ? 'page' : undefined}>
           Rules
+        </a>
+        <a href="#/devices" aria-current={route.name === 'devices' ? 'page' : undefined}>
+          Devices
         </a>
       </nav>
       <div className="who">

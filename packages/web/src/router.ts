@@ -8,6 +8,7 @@ export type Route =
   | { name: 'cameraForm'; id: string | null }
   | { name: 'alerts' }
   | { name: 'rules' }
+  | { name: 'devices' }
   | { name: 'rule'; id: string | null }
   | { name: 'notFound' };
 
@@ -30,6 +31,7 @@ export function parseHash(hash: string): Route {
     };
   if (parts[0] === 'alerts' && parts.length === 1) return { name: 'alerts' };
   if (parts[0] === 'rules' && parts.length === 1) return { name: 'rules' };
+  if (parts[0] === 'devices' && parts.length === 1) return { name: 'devices' };
   if (parts[0] === 'rules' && parts.length === 2 && parts[1])
     return { name: 'rule', id: parts[1] === 'new' ? null : decodeURIComponent(parts[1]) };
   return { name: 'notFound' };

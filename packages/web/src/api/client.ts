@@ -162,6 +162,11 @@ export type RuleTrigger = Rule['spec']['trigger'];
 export type RuleAction = Rule['spec']['actions'][number];
 export type Weekday = NonNullable<Rule['spec']['schedule']>['days'][number];
 
+export type DeviceList = Json<paths['/api/devices']['get']['responses']['200']>;
+export type Device = DeviceList['items'][number];
+export type DeviceStatus = NonNullable<Device['status']>;
+export const listDevices = (signal?: AbortSignal) => api<DeviceList>('/api/devices?limit=500', { signal });
+
 export const listRules = (signal?: AbortSignal) => api<RuleList>('/api/rules?limit=500', { signal });
 export const getRule = (id: string, signal?: AbortSignal) =>
   api<Rule>(`/api/rules/${encodeURIComponent(id)}`, { signal });

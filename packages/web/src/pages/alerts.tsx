@@ -1,7 +1,8 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { type Alert, type AlertStatus, listAlerts, setAlertStatus, toAlert } from '../api/client.ts';
 import { AuthImage } from '../components/auth-image.tsx';
 import { ErrorBox, errorMessage, formatTime, Spinner } from '../components/ui.tsx';
+import { useLoaded } from '../components/use-loaded.ts';
 import { useLive, useLiveMessages } from '../live.tsx';
 
 type Filter = AlertStatus | 'all';
@@ -16,20 +17,17 @@ const matches = (a: Alert, f: Filter) => f === 'all' || a.status === f;
 
 export function AlertsPage() {
   const [filter, setFilter] = useState<Filter>('new');
-  const [alerts, setAlerts] = useState<Alert[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    const ctrl = new AbortController();
-    setAlerts(null);
-    setError(null);
-    listAlerts({ status: filter === 'all' ? undefined : filter, limit: '200' }, ctrl.signal)
-      .then((r) => setAlerts(r.items))
-      .catch((err) => {
-        if (!ctrl.signal.aborted) setError(errorMessage(err));
-      });
-    return () => ctrl.abort();
-  }, [filter]);
+  const {
+    value: alerts,
+    setValue: setAlerts,
+    error,
+  } = useLoaded(
+    (signal) =>
+      listAlerts({ status: filter === 'all' ? undefined : filter, limit: '200' }, signal).then(
+        (r) => r.items,
+      ),
+    filter,
+  );
 
   const upsert = (a: Alert) =>
     setAlerts((prev) => {

@@ -3,7 +3,8 @@ import { type Camera, listCameras, listEvents, type TrackEvent } from '../api/cl
 import { useAuth } from '../auth.tsx';
 import { AuthImage } from '../components/auth-image.tsx';
 import { LiveBoxes } from '../components/live-boxes.tsx';
-import { ErrorBox, errorMessage, formatTime, Spinner, StateBadge } from '../components/ui.tsx';
+import { ErrorBox, formatTime, Spinner, StateBadge } from '../components/ui.tsx';
+import { useLoaded } from '../components/use-loaded.ts';
 import { useLiveMessages } from '../live.tsx';
 
 const RECENT_MS = 5 * 60_000;
@@ -19,18 +20,11 @@ interface CameraStatusData {
 export function CamerasPage() {
   const { session } = useAuth();
   const canEdit = session?.role === 'owner' || session?.role === 'admin';
-  const [cameras, setCameras] = useState<Camera[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    const ctrl = new AbortController();
-    listCameras(ctrl.signal)
-      .then((r) => setCameras(r.items))
-      .catch((err) => {
-        if (!ctrl.signal.aborted) setError(errorMessage(err));
-      });
-    return () => ctrl.abort();
-  }, []);
+  const {
+    value: cameras,
+    setValue: setCameras,
+    error,
+  } = useLoaded((signal) => listCameras(signal).then((r) => r.items));
 
   useLiveMessages((m) => {
     if (m.type !== 'camera-status') return;

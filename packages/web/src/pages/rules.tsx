@@ -1,7 +1,8 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { deleteRule, listRules, type Rule, setRuleEnabled } from '../api/client.ts';
 import { useAuth } from '../auth.tsx';
 import { ErrorBox, errorMessage, Spinner } from '../components/ui.tsx';
+import { useLoaded } from '../components/use-loaded.ts';
 import { navigate } from '../router.ts';
 
 /** Owners and admins change rules; viewers only look. */
@@ -12,19 +13,13 @@ export function canEditRules(role: string | undefined): boolean {
 export function RulesPage() {
   const { session } = useAuth();
   const editable = canEditRules(session?.role);
-  const [rules, setRules] = useState<Rule[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const {
+    value: rules,
+    setValue: setRules,
+    error,
+    setError,
+  } = useLoaded((signal) => listRules(signal).then((r) => r.items));
   const [busy, setBusy] = useState<string | null>(null);
-
-  useEffect(() => {
-    const ctrl = new AbortController();
-    listRules(ctrl.signal)
-      .then((r) => setRules(r.items))
-      .catch((err) => {
-        if (!ctrl.signal.aborted) setError(errorMessage(err));
-      });
-    return () => ctrl.abort();
-  }, []);
 
   async function toggle(rule: Rule) {
     setBusy(rule.id);
