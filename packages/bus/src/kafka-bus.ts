@@ -15,6 +15,7 @@ import {
   producerGuarantees,
   producerSettings,
 } from './kafka-options.ts';
+import { RepeatFilter } from './repeat-filter.ts';
 import type {
   BusTransport,
   ConsumeOptions,
@@ -184,7 +185,7 @@ export class KafkaBus implements BusTransport {
       if (err instanceof IcebergError) throw err;
       throw new IcebergError(
         'ICEBERG_ERR_BUS_UNAVAILABLE',
-        `cannot consume ${options.topics.join(', ')} from Kafka: ${errorMessage(err)}`,
+        `cannot consume ${options.topics.join(', ')} from Kafka (brokers ${this.options.brokers.join(',')}): ${errorMessage(err)}`,
         { cause: err },
       );
     }
@@ -402,12 +403,22 @@ function toIncoming(topic: string, partition: number, m: KafkaJsMessage): Incomi
   };
 }
 
-/** The client's own log lines into pino (warnings and errors; its info lines are chatty). */
+/**
+ * The client's own log lines into pino (warnings and errors; its info lines are chatty). A
+ * warning or error repeated within 10 s is written once, the next copy saying how many were
+ * dropped (`repeated`).
+ */
 function kafkaLogger(logger: Logger): KafkaLogger {
+  const repeats = new RepeatFilter();
+  const once = (level: 'warn' | 'error', message: string, extra?: object) => {
+    const dropped = repeats.pass(`${level} ${message}`);
+    if (dropped === undefined) return;
+    logger[level]({ kafka: extra, ...(dropped > 0 ? { repeated: dropped } : {}) }, message);
+  };
   const self: KafkaLogger = {
     info: (message, extra) => logger.debug({ kafka: extra }, message),
-    warn: (message, extra) => logger.warn({ kafka: extra }, message),
-    error: (message, extra) => logger.error({ kafka: extra }, message),
+    warn: (message, extra) => once('warn', message, extra),
+    error: (message, extra) => once('error', message, extra),
     debug: (message, extra) => logger.trace({ kafka: extra }, message),
     namespace: () => self,
     setLogLevel: () => undefined,

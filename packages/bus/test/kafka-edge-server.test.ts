@@ -25,21 +25,6 @@ const kafkaBlock = () => ({
 const startServer = (label: string) =>
   procs.server(label, { dataDir: join(tmp, 'server'), bus: kafkaBlock() });
 
-function topic<T>(name: string): T[] {
-  const out = kcat([
-    '-b',
-    cluster.bootstrap,
-    '-C',
-    '-t',
-    `iceberg.${name}`,
-    '-o',
-    'beginning',
-    '-e',
-    '-q',
-  ]).trim();
-  return out ? out.split('\n').map((l) => JSON.parse(l) as T) : [];
-}
-
 before(async () => {
   cluster = await MockKafkaCluster.start(3);
   await cluster.createIcebergTopics('iceberg.', 6);
@@ -110,9 +95,9 @@ describe('edge → Kafka → server, with the sample footage', () => {
     const heartbeats = await waitFor(
       'a heartbeat reporting the outbox backlog',
       () => {
-        const hb = topic<DeviceStatusV1>('device-status').filter(
-          (h) => h.deviceId === 'edge-a' && h.at > downAt,
-        );
+        const hb = cluster
+          .readTopic<DeviceStatusV1>('device-status')
+          .filter((h) => h.deviceId === 'edge-a' && h.at > downAt);
         return hb.some((h) => (h.outbox?.pendingMessages ?? 0) > 0) ? hb : undefined;
       },
       60_000,
@@ -121,9 +106,9 @@ describe('edge → Kafka → server, with the sample footage', () => {
     await waitFor(
       'the backlog drained',
       () =>
-        topic<DeviceStatusV1>('device-status').some(
-          (h) => h.deviceId === 'edge-a' && h.at > upAt && h.outbox?.pendingMessages === 0,
-        ),
+        cluster
+          .readTopic<DeviceStatusV1>('device-status')
+          .some((h) => h.deviceId === 'edge-a' && h.at > upAt && h.outbox?.pendingMessages === 0),
       60_000,
       1000,
     );
@@ -135,7 +120,7 @@ describe('edge → Kafka → server, with the sample footage', () => {
     );
 
     // Count in = count stored: every track the device reported is on the server.
-    const events = topic<TrackEventV1>('tracks').filter((e) => e.deviceId === 'edge-a');
+    const events = cluster.readTopic<TrackEventV1>('tracks').filter((e) => e.deviceId === 'edge-a');
     const started = new Set(events.filter((e) => e.type === 'TrackStarted').map((e) => e.trackId));
     const duringOutage = events.filter((e) => e.type === 'TrackStarted' && e.at > downAt && e.at < upAt);
     assert.ok(duringOutage.length > 0, 'tracks started while the brokers were down');

@@ -105,6 +105,22 @@ export class MockKafkaCluster {
     await this.command(`up ${broker}`);
   }
 
+  /** Every message of a topic (`iceberg.` + `name`), read with kcat from the beginning, as JSON. */
+  readTopic<T>(name: string): T[] {
+    const out = kcat([
+      '-b',
+      this.bootstrap,
+      '-C',
+      '-t',
+      `iceberg.${name}`,
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+    ]).trim();
+    return out ? out.split('\n').map((l) => JSON.parse(l) as T) : [];
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));

@@ -48,8 +48,8 @@ const start = (over: Partial<StartStreamV1> = {}): StartStreamV1 => ({
   ...over,
 });
 
-async function setup() {
-  const bus = new Bus(new MemoryBus());
+async function setup(transport = new MemoryBus()) {
+  const bus = new Bus(transport);
   const acks: CommandAckV1[] = [];
   await bus.subscribe('commandAcks', { group: 't' }, async (a) => {
     acks.push(a);
@@ -70,7 +70,7 @@ async function setup() {
   const settle = async () => {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
   };
-  return { agent, acks, clock, pushes, settle };
+  return { agent, bus, acks, clock, pushes, settle };
 }
 
 describe('streaming agent (commands, TTL, restarts)', () => {
@@ -141,5 +141,52 @@ describe('streaming agent (commands, TTL, restarts)', () => {
     assert.equal(acks.at(-1)?.reason, 'publish_refused');
     clock.advance(60_000);
     assert.equal(pushes.length, 2, 'not restarted');
+  });
+});
+
+describe('streaming agent without a bus at start', () => {
+  /** The in-process bus, refusing the commands consumer while `down` (a device started while Kafka is away). */
+  class UnreachableAtFirst extends MemoryBus {
+    down = true;
+    attempts = 0;
+    override consume(...args: Parameters<MemoryBus['consume']>) {
+      if (!args[0].topics.includes('commands')) return super.consume(...args);
+      this.attempts++;
+      if (this.down) return Promise.reject(new Error('broker transport failure'));
+      return super.consume(...args);
+    }
+  }
+
+  test('the device starts at once, keeps trying to listen for commands, and obeys them once the bus is back', async () => {
+    const transport = new UnreachableAtFirst();
+    const { agent, bus, clock, pushes, settle } = await setup(transport);
+    await agent.start(); // does not throw, does not wait for the bus
+    assert.equal(agent.listeningForCommands, false);
+    clock.advance(1000);
+    await settle();
+    assert.equal(transport.attempts, 2, 'tried again after 1 s');
+    clock.advance(2000);
+    await settle();
+    assert.equal(transport.attempts, 3, 'then after 2 s');
+    transport.down = false;
+    clock.advance(4000);
+    await settle();
+    assert.equal(agent.listeningForCommands, true);
+    await bus.publish('commands', start({ issuedAt: clock.now() }));
+    await settle();
+    assert.equal(pushes.length, 1, 'a command reaches the agent');
+    await agent.stop();
+  });
+
+  test('stopping while it waits to try again ends the retries', async () => {
+    const transport = new UnreachableAtFirst();
+    const clock = new ManualClock(0);
+    const agent = new StreamingAgent({ config, bus: new Bus(transport), clock, random: () => 0.5 });
+    await agent.start();
+    await agent.stop();
+    clock.advance(60_000);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(transport.attempts, 1);
+    assert.equal(agent.listeningForCommands, false);
   });
 });

@@ -108,6 +108,9 @@ export class StreamingAgent extends TypedEmitter<StreamingAgentEvents> {
   private readonly logger: Logger;
   private subscription: { close(): Promise<void> } | null = null;
   private running = false;
+  private listening: Promise<void> = Promise.resolve();
+  private firstAttempt: Promise<void> = Promise.resolve();
+  private cancelRetry: (() => void) | null = null;
 
   constructor(private readonly o: StreamingAgentOptions) {
     super();
@@ -125,22 +128,70 @@ export class StreamingAgent extends TypedEmitter<StreamingAgentEvents> {
     return [...this.streams.values()].flatMap((s) => s.push?.pids ?? []);
   }
 
+  /**
+   * Listens for commands. When the bus cannot be reached (a device that starts while its link to
+   * Kafka is down), it keeps trying in the background with a growing delay, and the device runs
+   * on meanwhile: `start` waits only for the first attempt.
+   */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.listening = this.listen();
+    await this.firstAttempt;
+  }
+
+  /** Whether the agent has its subscription to the commands topic. */
+  get listeningForCommands(): boolean {
+    return this.subscription !== null;
+  }
+
+  private async listen(): Promise<void> {
     const { org, device } = this.o.config;
-    this.subscription = await this.o.bus.subscribe(
-      'commands',
-      // Every device reads the whole topic; the dead letters of malformed commands are the server's business.
-      { group: `iceberg-device-${org}-${device.id}`, deadLetterInvalid: false },
-      async (command) => this.handle(command),
-    );
-    this.logger.info({ device: device.id }, 'streaming agent listening for commands');
+    let settle: () => void = () => undefined;
+    this.firstAttempt = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    for (let failures = 0; this.running; ) {
+      try {
+        const subscription = await this.o.bus.subscribe(
+          'commands',
+          // Every device reads the whole topic; the dead letters of malformed commands are the server's business.
+          { group: `iceberg-device-${org}-${device.id}`, deadLetterInvalid: false },
+          async (command) => this.handle(command),
+        );
+        if (!this.running) {
+          await subscription.close();
+          break;
+        }
+        this.subscription = subscription;
+        this.logger.info({ device: device.id }, 'streaming agent listening for commands');
+        break;
+      } catch (err) {
+        failures++;
+        const delay = backoffDelay(failures, { initialMs: 1000, maxMs: MAX_BACKOFF_MS }, this.o.random);
+        this.logger.warn(
+          { device: device.id, err: errorMessage(err), retryInMs: delay, attempt: failures },
+          'cannot listen for commands (live view is unavailable until then); trying again',
+        );
+        settle();
+        await new Promise<void>((resolve) => {
+          const timer = this.clock.setTimeout(resolve, delay);
+          this.cancelRetry = () => {
+            this.clock.clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.cancelRetry = null;
+      }
+    }
+    settle();
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.cancelRetry?.();
+    await this.listening;
     await this.subscription?.close();
     this.subscription = null;
     await Promise.all(
