@@ -42,21 +42,27 @@ async function main(argv: string[]): Promise<number> {
   return (await load())(rest);
 }
 
+/**
+ * A command that failed ends the process, once the message is written: cameras, recorders or
+ * timers it had started must not run on half-started (their ffmpeg children die with it).
+ */
+function fail(message: string, code: number): void {
+  process.exitCode = code;
+  process.stderr.write(message, () => process.exit(code));
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
-      process.stderr.write(`iceberg: ${err.message}\n\n${usage}`);
-      process.exitCode = 2;
+      fail(`iceberg: ${err.message}\n\n${usage}`, 2);
     } else if (isIcebergError(err)) {
-      process.stderr.write(`iceberg: ${err.code}: ${err.message}\n`);
-      process.exitCode = 1;
+      fail(`iceberg: ${err.code}: ${err.message}\n`, 1);
     } else {
       const wrapped = new IcebergError('ICEBERG_ERR_INTERNAL', (err as Error)?.stack ?? String(err));
-      process.stderr.write(`iceberg: ${wrapped.code}: ${wrapped.message}\n`);
-      process.exitCode = 1;
+      fail(`iceberg: ${wrapped.code}: ${wrapped.message}\n`, 1);
     }
   },
 );
