@@ -117,6 +117,12 @@ describe('a device started while Kafka is down', () => {
       1000,
     );
 
+    // It sent its heartbeats all along (every 2 s), not only once it could listen for commands.
+    const offlineBeats = cluster
+      .readTopic<DeviceStatusV1>('device-status')
+      .filter((h) => h.deviceId === 'edge-late' && h.at < upAt);
+    assert.ok(offlineBeats.length >= 5, `${offlineBeats.length} heartbeats from before Kafka was reachable`);
+
     // It listens for commands now: a command produced with kcat is answered.
     let n = 0;
     const ack = await waitFor(

@@ -87,6 +87,8 @@ const REMEMBERED_COMMANDS = 1000;
 /** Start attempts of a stream that has never run, when the server could not be reached. */
 const START_ATTEMPTS = 3;
 const MAX_BACKOFF_MS = 30_000;
+/** How long `start` waits for the first subscription attempt before the device goes on. */
+const FIRST_ATTEMPT_WAIT_MS = 5_000;
 /** Room for the device's and the server's clocks to disagree before a command counts as stale. */
 const STALE_COMMAND_SKEW_MS = 30_000;
 
@@ -131,13 +133,22 @@ export class StreamingAgent extends TypedEmitter<StreamingAgentEvents> {
   /**
    * Listens for commands. When the bus cannot be reached (a device that starts while its link to
    * Kafka is down), it keeps trying in the background with a growing delay, and the device runs
-   * on meanwhile: `start` waits only for the first attempt.
+   * on meanwhile: `start` waits for the first attempt, at most `FIRST_ATTEMPT_WAIT_MS`.
    */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     this.listening = this.listen();
-    await this.firstAttempt;
+    // A first attempt against an unreachable Kafka takes librdkafka's connect timeout (30 s): the
+    // device's heartbeats, which follow its start, must not wait that long.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.firstAttempt,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, FIRST_ATTEMPT_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Whether the agent has its subscription to the commands topic. */
